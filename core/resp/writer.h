@@ -1,0 +1,63 @@
+/* RESP2 reply writer.
+ *
+ * Every RESP2 type is appended to a kbuf (the connection's output buffer).
+ * Nothing is allocated per reply: the buffer grows geometrically and, reused
+ * across replies, stops growing at its working size. Integers and lengths
+ * are formatted without printf.
+ *
+ * Arrays are a header followed by their elements, written by further calls,
+ * so nesting is just more calls. When the count is not known up front (a
+ * SCAN that filters, say) reserve the header with resp_add_array_deferred()
+ * and fill it in with resp_set_array_deferred() once it is. */
+#ifndef KEEL_CORE_RESP_WRITER_H
+#define KEEL_CORE_RESP_WRITER_H
+
+#include <stddef.h>
+
+#include "core/resp/parser.h"
+#include "core/util/kbuf.h"
+
+/* "+s\r\n". s must not contain CR or LF (asserted). */
+void resp_add_simple(kbuf *b, const char *s, size_t len);
+void resp_add_simple_cstr(kbuf *b, const char *s);
+
+/* An error with Redis's addReplyError rules: "-ERR " is put in front unless
+ * the text starts with '-' (then it carries its own code: "-WRONGTYPE ...").
+ * CR and LF inside the text become spaces, trailing ones are dropped, so the
+ * reply is always one line. */
+void resp_add_error(kbuf *b, const char *s, size_t len);
+void resp_add_error_cstr(kbuf *b, const char *s);
+/* printf-style error (same rules). */
+void resp_add_errorf(kbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ":v\r\n" */
+void resp_add_int(kbuf *b, long long v);
+
+/* "$len\r\n<bytes>\r\n"; binary-safe. */
+void resp_add_bulk(kbuf *b, const void *p, size_t len);
+void resp_add_bulk_cstr(kbuf *b, const char *s);
+/* A bulk string holding the decimal form of v (as GET of a counter). */
+void resp_add_bulk_ll(kbuf *b, long long v);
+
+/* "$-1\r\n" */
+void resp_add_null(kbuf *b);
+
+/* "*n\r\n": the next n replies written are the array's elements. */
+void resp_add_array(kbuf *b, long long n);
+
+/* "*-1\r\n" */
+void resp_add_null_array(kbuf *b);
+
+/* Reserves an array header whose count is not known yet; returns a mark for
+ * resp_set_array_deferred(). Elements are written after it as usual. */
+size_t resp_add_array_deferred(kbuf *b);
+void resp_set_array_deferred(kbuf *b, size_t mark, long long n);
+
+/* A command as a client sends it: a multibulk array of bulk strings. */
+void resp_add_command(kbuf *b, int argc, const resp_slice *argv);
+
+/* Decimal form of v into dst (at least 21 bytes); returns its length. */
+size_t resp_ll2str(char *dst, long long v);
+
+#endif
