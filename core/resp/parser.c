@@ -196,7 +196,8 @@ static int read_count(resp_parser *p, const char *buf, size_t pos,
         unsigned long long v = 0;
         while (d < dmax && *d >= '0' && *d <= '9')
             v = v * 10 + (unsigned)(*d++ - '0');
-        if (d + 1 < end && *d == '\r') {
+        /* The '\r' must be where the slow path would look for it too. */
+        if (d + 1 < end && *d == '\r' && (size_t)(d - s) <= p->lim.inline_max) {
             *n = (long long)v;
             *next = (size_t)(d + 2 - buf);
             p->scanned = 0;
