@@ -1,0 +1,142 @@
+/* engine: executes commands against the store, for any number of clients.
+ *
+ * The engine is the command half of a node: it owns the db, the command
+ * registry, the clients' command-level state (MULTI queue, WATCHed keys,
+ * name, auth) and the statistics the INFO command reports. It is pure: the
+ * driver hands in every command with the time it runs at and collects the
+ * reply bytes; randomness comes from the engine's PRNG, seeded by the
+ * driver. Two engines given the same seed and the same calls end in the
+ * same state, bit for bit. */
+#ifndef KEEL_CORE_CMD_ENGINE_H
+#define KEEL_CORE_CMD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/cmd/cmd.h"
+#include "core/store/db.h"
+#include "core/util/kbuf.h"
+#include "core/util/prng.h"
+
+/* Settings the core's commands read. CONFIG GET/SET reach them through
+ * the config table (core/cmd/config.c); the runtime adds its own. */
+typedef struct engine_config {
+    long long hash_max_listpack_entries; /* 128 */
+    long long hash_max_listpack_value;   /* 64 */
+    long long proto_max_bulk_len;        /* 512 MiB: longest string a command may build */
+    char *requirepass;                   /* NULL: no password */
+    long long active_expire_effort;      /* 1..10, Redis's; scales the expire cycle */
+    long long hz;                        /* ticks per second the driver promises */
+} engine_config;
+
+/* Client flags. */
+#define CLIENT_MULTI (1u << 0)
+#define CLIENT_DIRTY_CAS (1u << 1)  /* a WATCHed key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1u << 2) /* an error while queueing: EXECABORT */
+#define CLIENT_CLOSE_AFTER_REPLY (1u << 3)
+#define CLIENT_NO_EVICT (1u << 4)
+#define CLIENT_KILLED (1u << 5)     /* CLIENT KILL hit it: the driver closes it */
+
+typedef struct queued_cmd {
+    const cmd_entry *cmd;
+    int argc;
+    resp_slice *argv; /* one allocation: the slices, then the bytes */
+} queued_cmd;
+
+typedef struct watched_key {
+    char *key;
+    size_t len;
+    bool expired_at_watch;
+} watched_key;
+
+/* What the engine knows of a connection. The driver fills the address
+ * fields (for CLIENT LIST) and owns the socket. */
+typedef struct client {
+    uint64_t id;
+    uint32_t flags;
+    bool authenticated;
+    int resp;    /* protocol version: 2 */
+    int db;      /* selected database: 0 */
+    char *name;  /* CLIENT SETNAME, NULL when none */
+    int64_t ctime_ms;
+    int64_t last_ms;
+    const char *last_cmd; /* fullname of the last command run */
+    char addr[64];        /* "127.0.0.1:51234", set by the driver */
+    char laddr[64];
+    int fd;               /* for CLIENT LIST only; -1 in the simulator */
+
+    queued_cmd *queue;
+    int nqueue, capqueue;
+    watched_key *watched;
+    int nwatched, capwatched;
+
+    struct client *prev, *next; /* the engine's list, in id order */
+} client;
+
+typedef struct engine_stats {
+    uint64_t commands;       /* total_commands_processed */
+    uint64_t dirty;          /* changes since the last save */
+    uint64_t connections;    /* total_connections_received */
+    uint64_t error_replies;  /* total_error_replies */
+    uint64_t rejected_calls;
+    uint64_t expired_by_cycle;
+} engine_stats;
+
+/* Counts of error replies per error code ("ERR", "WRONGTYPE", ...). */
+typedef struct error_stat {
+    char code[32];
+    uint64_t count;
+} error_stat;
+
+typedef struct engine {
+    db db;
+    kprng rng;
+    engine_config cfg;
+    engine_stats stats;
+    error_stat *errors;
+    int nerrors, caperrors;
+
+    cmd_entry *cmds; /* sorted by name, for COMMAND and the lookup */
+    int ncmds;
+
+    dict watched;    /* key -> watchers */
+    client *clients; /* head of the list, lowest id first */
+    client *clients_tail;
+    uint64_t nclients;
+    uint64_t next_client_id;
+
+    int64_t start_ms;    /* first time seen, for uptime */
+    int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
+    int64_t now_ms;      /* the latest time seen */
+    uint64_t seed;
+} engine;
+
+/* seed: the node's; it seeds the PRNG and the hash tables' keys. */
+void engine_init(engine *e, uint64_t seed, int64_t now_ms);
+void engine_free(engine *e);
+
+client *engine_client_new(engine *e, int64_t now_ms);
+void engine_client_free(engine *e, client *c);
+
+/* Executes one command (argv as parsed) for c at now_ms, appending the
+ * reply to out. Empty commands (argc 0) do nothing. After the call, check
+ * c->flags for CLIENT_CLOSE_AFTER_REPLY (QUIT). */
+void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int64_t now_ms,
+                    kbuf *out);
+
+/* Periodic work, called hz times a second: the active expire cycle and a
+ * bounded share of incremental rehashing. */
+void engine_tick(engine *e, int64_t now_ms);
+
+/* The registry: lookup by argv (resolving subcommands like Redis's
+ * lookupCommand), by "name" or "container|sub". NULL if unknown. */
+const cmd_entry *engine_lookup(const engine *e, int argc, const resp_slice *argv);
+const cmd_entry *engine_lookup_name(const engine *e, const char *name, size_t len);
+
+/* Records an error reply under its code (errorstats). */
+void engine_count_error(engine *e, const char *msg, size_t len);
+
+/* Clears stats (CONFIG RESETSTAT). */
+void engine_reset_stats(engine *e);
+
+#endif

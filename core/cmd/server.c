@@ -1,0 +1,6 @@
+/* The server command family: placeholder table, filled by its issue work. */
+#include "core/cmd/cmd.h"
+
+const cmd_def cmd_server[] = {
+    {0},
+};

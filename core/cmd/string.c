@@ -1,0 +1,6 @@
+/* The string command family: placeholder table, filled by its issue work. */
+#include "core/cmd/cmd.h"
+
+const cmd_def cmd_string[] = {
+    {0},
+};

@@ -1,0 +1,2 @@
+/* Placeholder: this family's tests land with its implementation. */
+#include <criterion/criterion.h>
