@@ -348,18 +348,25 @@ static bool split_inline(resp_parser *p, const char *line, size_t len)
 
 static int parse_inline(resp_parser *p, const char *buf, size_t len, resp_command *out)
 {
-    /* Resume the search for '\n' where the last call stopped. */
+    /* The line may be no longer than inline_max, and the request no longer
+     * than query_max: search for '\n' only that far, so the verdict does not
+     * depend on how the bytes arrived. Resume where the last call stopped. */
+    size_t cap = p->lim.inline_max < p->lim.query_max ? p->lim.inline_max : p->lim.query_max;
     size_t from = p->scanned;
-    size_t limit = p->lim.inline_max + 1 < len ? p->lim.inline_max + 1 : len;
+    size_t limit = cap + 1 < len ? cap + 1 : len;
     const char *nl = from < limit ? memchr(buf + from, '\n', limit - from) : NULL;
     if (nl == NULL) {
         if (len > p->lim.inline_max)
             return fail(p, RESP_ERR_INLINE_TOO_BIG);
+        if (len > p->lim.query_max)
+            return fail(p, RESP_ERR_QUERY_LIMIT);
         p->scanned = limit;
         return RESP_MORE;
     }
     size_t linelen = (size_t)(nl - buf);
     size_t consumed = linelen + 1;
+    if (consumed > p->lim.query_max)
+        return fail(p, RESP_ERR_QUERY_LIMIT);
     if (linelen > 0 && buf[linelen - 1] == '\r')
         linelen--;
 

@@ -703,6 +703,18 @@ Test(query, limit_at_and_past_bound)
                  NULL);
 }
 
+Test(query, inline_requests_count_too)
+{
+    /* "SET a 123456\r\n" is 14 bytes: the limit covers inline lines as
+     * well, decided by the bytes alone. */
+    resp_limits l = limits_with(0, 0, 14);
+    expect_chunking_independent(&l, false, LIT("SET a 123456\r\n"));
+    expect_error(&l, false, LIT("SET a 1234567\r\n"), NULL, 0, RESP_ERR_QUERY_LIMIT, NULL);
+    expect_error(&l, false, LIT("SET a 123456789"), NULL, 0, RESP_ERR_QUERY_LIMIT, NULL);
+    expect_more(&l, false, LIT("SET a 12345678"), NULL, 0);
+    expect_more(&l, false, LIT("SET a 12345"), NULL, 0);
+}
+
 Test(query, offset_counts_from_command_start)
 {
     /* 4 + 9 + 5 = 18 bytes before the data of the second argument. */
