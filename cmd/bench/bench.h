@@ -35,4 +35,9 @@ bool bench_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 void bench_resp_usage(FILE *out);
 int bench_resp_main(int argc, char **argv);
 
+/* keel-bench engine: in-process command throughput and bytes per key
+ * next to redis-server (bench/engine.c). */
+void bench_engine_usage(FILE *out);
+int bench_engine_main(int argc, char **argv);
+
 #endif

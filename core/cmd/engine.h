@@ -71,6 +71,7 @@ typedef struct client {
     int nwatched, capwatched;
 
     struct client *prev, *next; /* the engine's list, in id order */
+    void *driver;               /* the driver's own handle for this client */
 } client;
 
 typedef struct engine_stats {

@@ -1,0 +1,296 @@
+/* node: clients, limits and the engine behind one step function. See node.h. */
+#include "core/node/node.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct node_conn {
+    dict_node node;
+    conn_id id;
+    client *cl;
+    resp_parser parser;
+    kbuf query;
+    kbuf out;
+    bool closing;          /* ACT_CLOSE was emitted: ignore further input */
+    int64_t soft_since_ms; /* when output first went over the soft limit, -1 if not */
+};
+
+static void conn_key(const dict_node *n, const char **k, size_t *len)
+{
+    const node_conn *c = (const node_conn *)n;
+    *k = (const char *)&c->id;
+    *len = sizeof(c->id);
+}
+
+static const dict_type conn_type = {.key = conn_key};
+
+node_limits node_limits_default(void)
+{
+    node_limits l = {
+        .resp = resp_limits_default(),
+        .maxclients = 10000,
+        .idle_timeout_ms = 0,
+        .output_hard_bytes = 0,
+        .output_soft_bytes = 0,
+        .output_soft_ms = 0,
+    };
+    return l;
+}
+
+void node_init(node *n, uint64_t seed, int64_t now_ms, const node_limits *lim)
+{
+    memset(n, 0, sizeof(*n));
+    engine_init(&n->eng, seed, now_ms);
+    n->lim = lim ? *lim : node_limits_default();
+    dict_init(&n->conns, &conn_type, kprng_next(&n->eng.rng));
+    n->now_ms = now_ms;
+}
+
+static void conn_free(node *n, node_conn *c)
+{
+    dict_unlink(&n->conns, (const char *)&c->id, sizeof(c->id));
+    n->nconns--;
+    engine_client_free(&n->eng, c->cl);
+    resp_parser_free(&c->parser);
+    kbuf_free(&c->query);
+    kbuf_free(&c->out);
+    free(c);
+}
+
+static void free_conn_cb(void *ctx, dict_node *d)
+{
+    (void)ctx;
+    node_conn *c = (node_conn *)d;
+    resp_parser_free(&c->parser);
+    kbuf_free(&c->query);
+    kbuf_free(&c->out);
+    free(c);
+}
+
+void node_free(node *n)
+{
+    dict_for_each(&n->conns, free_conn_cb, NULL);
+    dict_free(&n->conns);
+    engine_free(&n->eng); /* frees the clients */
+    free(n->outbox);
+    memset(n, 0, sizeof(*n));
+}
+
+static node_conn *find_conn(node *n, conn_id id)
+{
+    return (node_conn *)dict_find(&n->conns, (const char *)&id, sizeof(id));
+}
+
+static void emit(node *n, node_action_type type, conn_id c)
+{
+    if (n->noutbox == n->capoutbox) {
+        n->capoutbox = n->capoutbox ? n->capoutbox * 2 : 16;
+        n->outbox = realloc(n->outbox, n->capoutbox * sizeof(*n->outbox));
+        if (n->outbox == NULL)
+            abort();
+    }
+    n->outbox[n->noutbox++] = (node_action){type, c};
+}
+
+conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *laddr, int fd,
+                         const char **reject)
+{
+    *reject = NULL;
+    if (now_ms > n->now_ms)
+        n->now_ms = now_ms;
+    if (n->nconns >= n->lim.maxclients) {
+        n->stats.rejected_connections++;
+        *reject = "-ERR max number of clients reached\r\n";
+        return 0;
+    }
+    node_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->cl = engine_client_new(&n->eng, now_ms);
+    c->id = c->cl->id;
+    c->cl->fd = fd;
+    if (addr)
+        snprintf(c->cl->addr, sizeof(c->cl->addr), "%s", addr);
+    if (laddr)
+        snprintf(c->cl->laddr, sizeof(c->cl->laddr), "%s", laddr);
+    resp_parser_init(&c->parser, &n->lim.resp);
+    c->parser.auth_required = !c->cl->authenticated;
+    c->soft_since_ms = -1;
+    dict_add(&n->conns, &c->node);
+    n->nconns++;
+    return c->id;
+}
+
+char *node_read_buffer(node *n, conn_id id, size_t want, size_t *avail)
+{
+    node_conn *c = find_conn(n, id);
+    if (c == NULL) {
+        *avail = 0;
+        return NULL;
+    }
+    char *p = kbuf_reserve(&c->query, want);
+    *avail = c->query.cap - c->query.len;
+    return p;
+}
+
+kbuf *node_output(node *n, conn_id id)
+{
+    node_conn *c = find_conn(n, id);
+    return c ? &c->out : NULL;
+}
+
+void node_output_sent(node *n, conn_id id, size_t len)
+{
+    node_conn *c = find_conn(n, id);
+    if (c == NULL)
+        return;
+    kbuf_consume(&c->out, len);
+    if (n->lim.output_soft_bytes == 0 || c->out.len <= n->lim.output_soft_bytes)
+        c->soft_since_ms = -1;
+}
+
+client *node_client(node *n, conn_id id)
+{
+    node_conn *c = find_conn(n, id);
+    return c ? c->cl : NULL;
+}
+
+/* Closes c, dropping its pending output (the limits' way out). */
+static void drop(node *n, node_conn *c)
+{
+    kbuf_clear(&c->out);
+    if (!c->closing) {
+        c->closing = true;
+        emit(n, ACT_CLOSE, c->id);
+    }
+}
+
+/* client-output-buffer-limit for normal clients: hard at once, soft after
+ * staying over it for soft seconds. Returns false if c was dropped. */
+static bool check_output(node *n, node_conn *c)
+{
+    size_t used = c->out.len;
+    if (n->lim.output_hard_bytes && used > n->lim.output_hard_bytes) {
+        n->stats.output_limit_disconnections++;
+        drop(n, c);
+        return false;
+    }
+    if (n->lim.output_soft_bytes && used > n->lim.output_soft_bytes) {
+        if (c->soft_since_ms < 0)
+            c->soft_since_ms = n->now_ms;
+        else if (n->now_ms - c->soft_since_ms >= n->lim.output_soft_ms) {
+            n->stats.output_limit_disconnections++;
+            drop(n, c);
+            return false;
+        }
+    } else {
+        c->soft_since_ms = -1;
+    }
+    return true;
+}
+
+/* CLIENT KILL marks its victims; the node closes them. */
+static void close_killed_cb(void *ctx, dict_node *d)
+{
+    node *n = ctx;
+    node_conn *c = (node_conn *)d;
+    if ((c->cl->flags & CLIENT_KILLED) && !c->closing) {
+        c->closing = true;
+        emit(n, ACT_CLOSE, c->id);
+    }
+}
+
+static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
+{
+    assert(c->query.len + nread <= c->query.cap);
+    c->query.len += nread;
+    n->stats.net_input_bytes += nread;
+    if (c->closing)
+        return;
+    bool killed = false;
+    size_t done = 0;
+    for (;;) {
+        resp_command cmd;
+        c->parser.auth_required = !c->cl->authenticated;
+        int r = resp_parse(&c->parser, c->query.data + done, c->query.len - done, &cmd);
+        if (r == RESP_MORE)
+            break;
+        if (r == RESP_ERROR) {
+            const char *msg = resp_parser_error(&c->parser);
+            if (msg) {
+                resp_add_error(&c->out, msg, strlen(msg));
+                engine_count_error(&n->eng, msg, strlen(msg));
+            }
+            n->stats.protocol_errors++;
+            c->closing = true;
+            break;
+        }
+        done += cmd.len;
+        if (cmd.argc == 0)
+            continue;
+        engine_execute(&n->eng, c->cl, cmd.argc, cmd.argv, now_ms, &c->out);
+        if (c->cl->last_cmd && strcmp(c->cl->last_cmd, "client|kill") == 0)
+            killed = true;
+        if (!check_output(n, c))
+            return;
+        if (c->cl->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_KILLED)) {
+            c->closing = true;
+            break;
+        }
+    }
+    kbuf_consume(&c->query, done);
+    if (c->out.len)
+        emit(n, ACT_SEND, c->id);
+    if (c->closing)
+        emit(n, ACT_CLOSE, c->id);
+    if (killed)
+        dict_for_each(&n->conns, close_killed_cb, n);
+}
+
+typedef struct tick_ctx {
+    node *n;
+} tick_ctx;
+
+static void tick_conn_cb(void *ctx, dict_node *d)
+{
+    node *n = ((tick_ctx *)ctx)->n;
+    node_conn *c = (node_conn *)d;
+    if (c->closing)
+        return;
+    if (n->lim.idle_timeout_ms > 0 && n->now_ms - c->cl->last_ms > n->lim.idle_timeout_ms &&
+        !(c->cl->flags & CLIENT_MULTI)) {
+        n->stats.timeouts++;
+        c->closing = true;
+        emit(n, ACT_CLOSE, c->id);
+        return;
+    }
+    check_output(n, c);
+}
+
+void node_step(node *n, const node_event *ev)
+{
+    if (ev->now_ms > n->now_ms)
+        n->now_ms = ev->now_ms;
+    switch (ev->type) {
+    case EV_TICK: {
+        engine_tick(&n->eng, n->now_ms);
+        tick_ctx t = {n};
+        dict_for_each(&n->conns, tick_conn_cb, &t);
+        break;
+    }
+    case EV_CLIENT_DATA: {
+        node_conn *c = find_conn(n, ev->conn);
+        if (c)
+            on_data(n, c, ev->nread, n->now_ms);
+        break;
+    }
+    case EV_CLIENT_CLOSED: {
+        node_conn *c = find_conn(n, ev->conn);
+        if (c)
+            conn_free(n, c);
+        break;
+    }
+    }
+}

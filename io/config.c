@@ -1,0 +1,337 @@
+/* io/config: see config.h. */
+#define _GNU_SOURCE
+#include "io/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/resp/parser.h"
+#include "io/log.h"
+
+bool config_parse_memory(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '\0' || *s == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    unsigned long long mul = 1;
+    if (*end) {
+        static const struct { const char *u; unsigned long long m; } units[] = {
+            {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000 * 1000}, {"mb", 1024 * 1024},
+            {"g", 1000ULL * 1000 * 1000}, {"gb", 1024ULL * 1024 * 1024},
+        };
+        bool found = false;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            if (strcasecmp(end, units[i].u) == 0) {
+                mul = units[i].m;
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    if (v > ULLONG_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_ll(const char *s, long long min, long long max, long long *out)
+{
+    long long v;
+    if (!resp_string2ll(s, strlen(s), &v) || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_bool(const char *s)
+{
+    if (strcasecmp(s, "yes") == 0)
+        return 1;
+    if (strcasecmp(s, "no") == 0)
+        return 0;
+    return -1;
+}
+
+static const char *keep(keel_config *cfg, const char *s)
+{
+    if (cfg->nstrings == (int)(sizeof(cfg->strings) / sizeof(cfg->strings[0])))
+        return NULL;
+    char *d = strdup(s);
+    cfg->strings[cfg->nstrings++] = d;
+    return d;
+}
+
+/* Applies one directive; returns NULL or the reason it is refused. */
+static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **argv)
+{
+    const char *name = argv[0];
+    long long v;
+    unsigned long long m;
+#define WANT(n)                                                                                    \
+    do {                                                                                           \
+        if (argc != (n) + 1)                                                                       \
+            return "wrong number of arguments";                                                   \
+    } while (0)
+    if (!strcasecmp(name, "port")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, 65535, &v))
+            return "argument must be between 0 and 65535 inclusive";
+        o->port = (int)v;
+    } else if (!strcasecmp(name, "bind")) {
+        if (argc < 2 || argc - 1 > 16)
+            return "wrong number of arguments";
+        o->nbind = 0;
+        for (int i = 1; i < argc; i++) {
+            /* Redis's "-" prefix (optional address) and "*" forms. */
+            const char *a = argv[i][0] == '-' ? argv[i] + 1 : argv[i];
+            if (!strcmp(a, "*"))
+                a = "0.0.0.0";
+            o->bind[o->nbind++] = keep(cfg, a);
+        }
+    } else if (!strcasecmp(name, "tcp-backlog")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, INT_MAX, &v))
+            return "argument couldn't be parsed into an integer";
+        o->tcp_backlog = (int)v;
+    } else if (!strcasecmp(name, "tcp-keepalive")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, INT_MAX, &v))
+            return "argument couldn't be parsed into an integer";
+        o->tcp_keepalive_s = (int)v;
+    } else if (!strcasecmp(name, "hz")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 1, 500, &v))
+            return "argument must be between 1 and 500 inclusive";
+        o->hz = (int)v;
+    } else if (!strcasecmp(name, "maxclients")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 1, LLONG_MAX, &v))
+            return "argument must be between 1 and 9223372036854775807 inclusive";
+        o->lim.maxclients = (uint64_t)v;
+    } else if (!strcasecmp(name, "timeout")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, INT_MAX, &v))
+            return "argument couldn't be parsed into an integer";
+        o->lim.idle_timeout_ms = v * 1000;
+    } else if (!strcasecmp(name, "requirepass")) {
+        WANT(1);
+        o->requirepass = argv[1][0] ? keep(cfg, argv[1]) : NULL;
+    } else if (!strcasecmp(name, "proto-max-bulk-len")) {
+        WANT(1);
+        if (!config_parse_memory(argv[1], &m) || m < 1024 * 1024 || m > LLONG_MAX)
+            return "argument must be a memory value of at least 1mb";
+        o->lim.resp.bulk_max = (long long)m;
+    } else if (!strcasecmp(name, "client-query-buffer-limit")) {
+        WANT(1);
+        if (!config_parse_memory(argv[1], &m) || m < 1024 * 1024)
+            return "argument must be a memory value of at least 1mb";
+        o->lim.resp.query_max = (size_t)m;
+    } else if (!strcasecmp(name, "client-output-buffer-limit")) {
+        if (argc < 5 || (argc - 1) % 4 != 0)
+            return "wrong number of arguments";
+        for (int i = 1; i < argc; i += 4) {
+            unsigned long long hard, soft;
+            long long secs;
+            if (!config_parse_memory(argv[i + 1], &hard) || !config_parse_memory(argv[i + 2], &soft) ||
+                !parse_ll(argv[i + 3], 0, INT_MAX, &secs))
+                return "Invalid client-output-buffer-limit: hard, soft and seconds must be numbers";
+            if (!strcasecmp(argv[i], "normal")) {
+                o->lim.output_hard_bytes = hard;
+                o->lim.output_soft_bytes = soft;
+                o->lim.output_soft_ms = secs * 1000;
+            } else if (strcasecmp(argv[i], "replica") && strcasecmp(argv[i], "slave") &&
+                       strcasecmp(argv[i], "pubsub")) {
+                return "Invalid client class specified in buffer limit configuration.";
+            }
+        }
+    } else if (!strcasecmp(name, "loglevel")) {
+        WANT(1);
+        int l = log_level_parse(argv[1]);
+        if (l < 0)
+            return "argument(s) must be one of the following: debug, verbose, notice, warning";
+        log_setup(NULL, l, false);
+    } else if (!strcasecmp(name, "logfile")) {
+        WANT(1);
+        if (!log_setup(argv[1], LOG_NOTICE, false))
+            return "Can't open the log file";
+    } else if (!strcasecmp(name, "dir")) {
+        WANT(1);
+        if (chdir(argv[1]) != 0)
+            return "No such file or directory";
+    } else if (!strcasecmp(name, "daemonize")) {
+        WANT(1);
+        if (parse_bool(argv[1]) != 0)
+            return "keel-server runs in the foreground: use your service manager (daemonize no)";
+    } else if (!strcasecmp(name, "protected-mode")) {
+        WANT(1);
+        if (parse_bool(argv[1]) < 0)
+            return "argument must be 'yes' or 'no'";
+    } else if (!strcasecmp(name, "appendonly")) {
+        WANT(1);
+        int b = parse_bool(argv[1]);
+        if (b < 0)
+            return "argument must be 'yes' or 'no'";
+        if (b == 1)
+            return "appendonly yes needs the write-ahead log, which this build does not have yet";
+    } else if (!strcasecmp(name, "save")) {
+        /* Snapshots come with the durability work: accept only "no saving". */
+        if (!(argc == 2 && argv[1][0] == '\0'))
+            return "snapshots are not available in this build: use save \"\"";
+    } else if (!strcasecmp(name, "databases")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 1, 1, &v))
+            return "keel has one database: databases must be 1";
+    } else if (!strcasecmp(name, "seed")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 1, LLONG_MAX, &v))
+            return "argument must be a positive integer";
+        o->seed = (uint64_t)v;
+    } else {
+        return "Bad directive or wrong number of arguments";
+    }
+    return NULL;
+#undef WANT
+}
+
+/* Splits a line with Redis's rules (the inline request parser's). */
+static int split_line(const char *line, size_t len, char ***out)
+{
+    resp_limits lim = resp_limits_default();
+    lim.inline_max = len + 1;
+    resp_parser p;
+    resp_parser_init(&p, &lim);
+    char *buf = malloc(len + 1);
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    resp_command cmd;
+    int argc = -1;
+    if (len > 0 && line[0] == '*') {
+        /* Not a directive: let it be refused as one. */
+        argc = 1;
+        *out = calloc(1, sizeof(char *));
+        (*out)[0] = strndup(line, len);
+    } else if (resp_parse(&p, buf, len + 1, &cmd) == RESP_OK) {
+        argc = cmd.argc;
+        *out = calloc((size_t)argc + 1, sizeof(char *));
+        for (int i = 0; i < argc; i++)
+            (*out)[i] = strndup(cmd.argv[i].ptr, cmd.argv[i].len);
+    }
+    resp_parser_free(&p);
+    free(buf);
+    return argc;
+}
+
+static void free_args(char **a, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(a[i]);
+    free(a);
+}
+
+static bool apply_line(keel_config *cfg, io_server_opts *o, const char *line, size_t len,
+                       const char *where, int lineno, char *err, size_t errlen)
+{
+    while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i == len || line[i] == '#')
+        return true;
+    char **argv;
+    int argc = split_line(line + i, len - i, &argv);
+    if (argc < 0) {
+        snprintf(err, errlen, "Reading the configuration %s, at line %d\n>>> '%.*s'\n%s", where,
+                 lineno, (int)(len - i), line + i, "Unbalanced quotes in configuration line");
+        return false;
+    }
+    if (argc == 0) {
+        free(argv);
+        return true;
+    }
+    const char *why = apply(cfg, o, argc, argv);
+    if (why) {
+        snprintf(err, errlen, "Reading the configuration %s, at line %d\n>>> '%.*s'\n%s", where,
+                 lineno, (int)(len - i), line + i, why);
+    }
+    free_args(argv, argc);
+    return why == NULL;
+}
+
+bool keel_config_load(keel_config *cfg, int argc, char **argv, io_server_opts *o, char *err,
+                      size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    int first = 1;
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        cfg->file = strdup(argv[1]);
+        first = 2;
+        FILE *f = fopen(cfg->file, "r");
+        if (f == NULL) {
+            snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", cfg->file,
+                     strerror(errno));
+            return false;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        int lineno = 0;
+        char where[600];
+        snprintf(where, sizeof(where), "file %s", cfg->file);
+        while ((n = getline(&line, &cap, f)) >= 0) {
+            lineno++;
+            if (n > 0 && line[n - 1] == '\n')
+                n--;
+            if (!apply_line(cfg, o, line, (size_t)n, where, lineno, err, errlen)) {
+                free(line);
+                fclose(f);
+                return false;
+            }
+        }
+        free(line);
+        fclose(f);
+    }
+    /* Flags: "--name v1 v2 --other v" -> one line per directive. */
+    for (int i = first; i < argc;) {
+        if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+            snprintf(err, errlen, "Invalid argument '%s': directives are given as --name value",
+                     argv[i]);
+            return false;
+        }
+        char **dargv = calloc((size_t)argc, sizeof(char *));
+        int dargc = 0;
+        dargv[dargc++] = strdup(argv[i] + 2);
+        int j = i + 1;
+        for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++)
+            dargv[dargc++] = strdup(argv[j]);
+        const char *why = apply(cfg, o, dargc, dargv);
+        if (why)
+            snprintf(err, errlen, "Reading the configuration from the command line, argument '%s'\n%s",
+                     argv[i], why);
+        free_args(dargv, dargc);
+        if (why)
+            return false;
+        i = j;
+    }
+    return true;
+}
+
+void keel_config_free(keel_config *cfg)
+{
+    free(cfg->file);
+    for (int i = 0; i < cfg->nstrings; i++)
+        free(cfg->strings[i]);
+    memset(cfg, 0, sizeof(*cfg));
+}

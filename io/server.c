@@ -1,0 +1,428 @@
+/* io/server: libuv runtime for one node. See server.h. */
+#define _GNU_SOURCE
+#include "io/server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <uv.h>
+
+#include "io/log.h"
+
+#define READ_CHUNK (16 * 1024)
+/* Reading from a client pauses while this much of its output is unsent:
+ * a client that does not read cannot make the node buffer without bound. */
+#define OUTPUT_PAUSE_BYTES (4u * 1024 * 1024)
+
+typedef struct io_server io_server;
+
+typedef struct io_conn {
+    uv_tcp_t tcp;
+    io_server *srv;
+    conn_id id;
+    uv_write_t wreq;
+    kbuf inflight;      /* bytes handed to uv_write */
+    size_t inflight_off;
+    bool writing;
+    bool close_after;   /* ACT_CLOSE seen: close once output is flushed */
+    bool closing;       /* uv_close called */
+    bool reading;
+    struct io_conn *next_all;
+    struct io_conn *prev_all;
+} io_conn;
+
+struct io_server {
+    uv_loop_t loop;
+    uv_tcp_t listeners[16];
+    int nlisteners;
+    uv_timer_t tick;
+    uv_signal_t sigint, sigterm;
+    node n;
+    io_server_opts opts;
+    io_conn *conns;
+    int signals;
+    bool shutting_down;
+    bool handles_closed;
+    int exit_code;
+};
+
+int64_t io_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void io_server_opts_default(io_server_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->bind[0] = "127.0.0.1";
+    o->nbind = 1;
+    o->port = 6379;
+    o->tcp_backlog = 511;
+    o->tcp_keepalive_s = 300;
+    o->hz = 10;
+    o->lim = node_limits_default();
+}
+
+static void process_actions(io_server *s);
+static void begin_shutdown(io_server *s);
+
+/* ------------------------------------------------------------------------ */
+/* Connections */
+
+static void on_close(uv_handle_t *h)
+{
+    io_conn *c = h->data;
+    io_server *s = c->srv;
+    node_event ev = {.type = EV_CLIENT_CLOSED, .now_ms = io_wall_ms(), .conn = c->id};
+    node_step(&s->n, &ev);
+    if (c->prev_all)
+        c->prev_all->next_all = c->next_all;
+    else
+        s->conns = c->next_all;
+    if (c->next_all)
+        c->next_all->prev_all = c->prev_all;
+    kbuf_free(&c->inflight);
+    free(c);
+    process_actions(s);
+    if (s->shutting_down && s->conns == NULL)
+        begin_shutdown(s);
+}
+
+static void conn_close(io_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void conn_flush(io_conn *c);
+static void start_reading(io_conn *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    io_conn *c = req->data;
+    c->writing = false;
+    kbuf_clear(&c->inflight);
+    c->inflight_off = 0;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+/* Sends what the node has for c: try_write first (most replies go out
+ * here), the rest through uv_write from a buffer swapped out of the node so
+ * the node can keep appending meanwhile. */
+static void conn_flush(io_conn *c)
+{
+    if (c->closing || c->writing)
+        return;
+    io_server *s = c->srv;
+    kbuf *out = node_output(&s->n, c->id);
+    if (out && out->len) {
+        uv_buf_t b = uv_buf_init(out->data, (unsigned)out->len);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (w == UV_EAGAIN || w == UV_ENOSYS)
+            w = 0;
+        if (w < 0) {
+            conn_close(c);
+            return;
+        }
+        if ((size_t)w < out->len) {
+            /* Swap the node's buffer with our empty one: no copy. */
+            kbuf tmp = *out;
+            *out = c->inflight;
+            c->inflight = tmp;
+            c->inflight_off = (size_t)w;
+            c->writing = true;
+            uv_buf_t rest = uv_buf_init(c->inflight.data + w, (unsigned)(c->inflight.len - (size_t)w));
+            c->wreq.data = c;
+            if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &rest, 1, on_write) != 0) {
+                c->writing = false;
+                conn_close(c);
+                return;
+            }
+        } else {
+            node_output_sent(&s->n, c->id, (size_t)w);
+        }
+    }
+    if (!c->writing && c->close_after) {
+        conn_close(c);
+        return;
+    }
+    start_reading(c);
+}
+
+static io_conn *conn_by_id(io_server *s, conn_id id)
+{
+    /* The action list is short and connections few per action: a linear
+     * walk would be O(conns); keep a pointer in the node's client instead. */
+    client *cl = node_client(&s->n, id);
+    return cl ? cl->driver : NULL;
+}
+
+static void process_actions(io_server *s)
+{
+    size_t n;
+    const node_action *acts = node_actions(&s->n, &n);
+    for (size_t i = 0; i < n; i++) {
+        io_conn *c = conn_by_id(s, acts[i].conn);
+        if (c == NULL)
+            continue;
+        if (acts[i].type == ACT_CLOSE) {
+            c->close_after = true;
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        conn_flush(c);
+    }
+    node_actions_clear(&s->n);
+    if (s->n.stopping && !s->shutting_down) {
+        s->exit_code = 0;
+        begin_shutdown(s);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    io_conn *c = h->data;
+    size_t avail = 0;
+    char *p = node_read_buffer(&c->srv->n, c->id, READ_CHUNK, &avail);
+    *buf = uv_buf_init(p, (unsigned)(avail > 0x7fffffff ? 0x7fffffff : avail));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    io_conn *c = st->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    node_event ev = {.type = EV_CLIENT_DATA, .now_ms = io_wall_ms(), .conn = c->id,
+                     .nread = (size_t)nread};
+    node_step(&c->srv->n, &ev);
+    process_actions(c->srv);
+    /* Backpressure: stop reading while a lot of output is unsent. */
+    if (!c->closing) {
+        kbuf *out = node_output(&c->srv->n, c->id);
+        if (out && out->len + c->inflight.len > OUTPUT_PAUSE_BYTES && c->reading) {
+            uv_read_stop(st);
+            c->reading = false;
+        }
+    }
+}
+
+static void start_reading(io_conn *c)
+{
+    if (c->reading || c->closing || c->close_after)
+        return;
+    kbuf *out = node_output(&c->srv->n, c->id);
+    if (out && out->len + c->inflight.len > OUTPUT_PAUSE_BYTES)
+        return;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+        c->reading = true;
+}
+
+static void addr_string(const struct sockaddr_storage *a, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)a;
+        uv_ip4_name(v4, ip, sizeof(ip));
+        port = ntohs(v4->sin_port);
+    } else if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)a;
+        uv_ip6_name(v6, ip, sizeof(ip));
+        port = ntohs(v6->sin6_port);
+    }
+    snprintf(out, cap, "%s:%d", ip, port);
+}
+
+static void on_reject_close(uv_handle_t *h) { free(h); }
+
+static void on_reject_written(uv_write_t *req, int status)
+{
+    (void)status;
+    uv_close((uv_handle_t *)req->handle, on_reject_close);
+    free(req);
+}
+
+static void on_connection(uv_stream_t *listener, int status)
+{
+    io_server *s = listener->data;
+    if (status < 0 || s->shutting_down)
+        return;
+    io_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    uv_tcp_init(&s->loop, &c->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, on_reject_close);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->opts.tcp_keepalive_s > 0)
+        uv_tcp_keepalive(&c->tcp, 1, (unsigned)s->opts.tcp_keepalive_s);
+    struct sockaddr_storage peer, local;
+    int len = sizeof(peer);
+    char paddr[64] = "", laddr[64] = "";
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &len) == 0)
+        addr_string(&peer, paddr, sizeof(paddr));
+    len = sizeof(local);
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&local, &len) == 0)
+        addr_string(&local, laddr, sizeof(laddr));
+    uv_os_fd_t fd = -1;
+    uv_fileno((uv_handle_t *)&c->tcp, &fd);
+
+    const char *reject;
+    conn_id id = node_client_open(&s->n, io_wall_ms(), paddr, laddr, (int)fd, &reject);
+    if (id == 0) {
+        /* maxclients: say so, then close (Redis does the same). */
+        uv_write_t *req = malloc(sizeof(*req));
+        uv_buf_t b = uv_buf_init((char *)reject, (unsigned)strlen(reject));
+        if (req == NULL || uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_reject_written) != 0) {
+            free(req);
+            uv_close((uv_handle_t *)&c->tcp, on_reject_close);
+        }
+        return;
+    }
+    c->srv = s;
+    c->id = id;
+    c->tcp.data = c;
+    node_client(&s->n, id)->driver = c;
+    c->next_all = s->conns;
+    if (s->conns)
+        s->conns->prev_all = c;
+    s->conns = c;
+    start_reading(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Time, signals, shutdown */
+
+static void on_tick(uv_timer_t *t)
+{
+    io_server *s = t->data;
+    node_event ev = {.type = EV_TICK, .now_ms = io_wall_ms()};
+    node_step(&s->n, &ev);
+    process_actions(s);
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Stop accepting, flush every client's replies, close, leave the loop. */
+static void begin_shutdown(io_server *s)
+{
+    s->shutting_down = true;
+    for (int i = 0; i < s->nlisteners; i++)
+        if (!uv_is_closing((uv_handle_t *)&s->listeners[i]))
+            uv_close((uv_handle_t *)&s->listeners[i], NULL);
+    for (io_conn *c = s->conns; c; c = c->next_all) {
+        c->close_after = true;
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+        conn_flush(c);
+    }
+    if (s->conns == NULL && !s->handles_closed) {
+        s->handles_closed = true;
+        uv_timer_stop(&s->tick);
+        uv_walk(&s->loop, close_walk, NULL);
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    io_server *s = h->data;
+    if (++s->signals > 1) {
+        log_msg(LOG_WARNING, "second signal: exiting now", "signal=%d", signum);
+        exit(1);
+    }
+    log_msg(LOG_NOTICE, "shutting down", "signal=%d", signum);
+    begin_shutdown(s);
+}
+
+int io_server_run(const io_server_opts *o)
+{
+    io_server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return 1;
+    s->opts = *o;
+    uint64_t seed = o->seed;
+    if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = (uint64_t)io_wall_ms() ^ (uint64_t)getpid();
+    node_init(&s->n, seed, io_wall_ms(), &o->lim);
+    if (o->requirepass) {
+        s->n.eng.cfg.requirepass = strdup(o->requirepass);
+    }
+    s->n.eng.cfg.hz = o->hz;
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_init(&s->loop);
+
+    int bound_port = o->port;
+    for (int i = 0; i < o->nbind; i++) {
+        struct sockaddr_storage addr;
+        int r = strchr(o->bind[i], ':')
+                    ? uv_ip6_addr(o->bind[i], bound_port, (struct sockaddr_in6 *)&addr)
+                    : uv_ip4_addr(o->bind[i], bound_port, (struct sockaddr_in *)&addr);
+        uv_tcp_t *l = &s->listeners[s->nlisteners];
+        uv_tcp_init(&s->loop, l);
+        l->data = s;
+        if (r == 0)
+            r = uv_tcp_bind(l, (struct sockaddr *)&addr, 0);
+        if (r == 0)
+            r = uv_listen((uv_stream_t *)l, o->tcp_backlog, on_connection);
+        if (r != 0) {
+            log_msg(LOG_WARNING, "could not listen", "addr=%s port=%d error=\"%s\"", o->bind[i],
+                    bound_port, uv_strerror(r));
+            return 1;
+        }
+        if (bound_port == 0) {
+            struct sockaddr_storage got;
+            int len = sizeof(got);
+            uv_tcp_getsockname(l, (struct sockaddr *)&got, &len);
+            bound_port = ntohs(((struct sockaddr_in *)&got)->sin_port);
+        }
+        s->nlisteners++;
+    }
+    uv_timer_init(&s->loop, &s->tick);
+    s->tick.data = s;
+    uint64_t period = (uint64_t)(1000 / (o->hz > 0 ? o->hz : 10));
+    uv_timer_start(&s->tick, on_tick, period, period);
+    uv_signal_init(&s->loop, &s->sigint);
+    uv_signal_init(&s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+
+    log_msg(LOG_NOTICE, "Ready to accept connections", "port=%d", bound_port);
+    if (o->on_ready)
+        o->on_ready(o->ctx, bound_port);
+
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    int code = s->exit_code;
+    uv_loop_close(&s->loop);
+    node_free(&s->n);
+    free(s);
+    log_msg(LOG_NOTICE, "keel is now ready to exit, bye bye", NULL);
+    return code;
+}

@@ -1,0 +1,38 @@
+/* io/server: the libuv runtime that drives a core node.
+ *
+ * One loop thread. Socket reads land in the node's query buffers (zero
+ * copy) and become CLIENT_DATA events; the node's actions become writes and
+ * closes; a timer turns time into TICK events; SIGINT/SIGTERM drain and
+ * stop. The core never sees libuv. */
+#ifndef KEEL_IO_SERVER_H
+#define KEEL_IO_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/node/node.h"
+
+typedef struct io_server_opts {
+    const char *bind[16]; /* addresses to listen on ("127.0.0.1" by default) */
+    int nbind;
+    int port;
+    int tcp_backlog;
+    int tcp_keepalive_s;  /* 0 = off */
+    int hz;
+    uint64_t seed;        /* 0 = from the OS */
+    node_limits lim;
+    const char *requirepass;
+    /* Called once the listeners are up (tests and logs use it). */
+    void (*on_ready)(void *ctx, int port);
+    void *ctx;
+} io_server_opts;
+
+void io_server_opts_default(io_server_opts *o);
+
+/* Runs until SHUTDOWN or a signal; returns the process exit code. */
+int io_server_run(const io_server_opts *o);
+
+/* Wall-clock time in ms (the runtime's only clock for the core). */
+int64_t io_wall_ms(void);
+
+#endif
