@@ -130,7 +130,7 @@ char *node_read_buffer(node *n, conn_id id, size_t want, size_t *avail)
         *avail = 0;
         return NULL;
     }
-    char *p = kbuf_reserve(&c->query, want);
+    char *p = kbuf_reserve(&c->query, want ? want : 1);
     *avail = c->query.cap - c->query.len;
     return p;
 }
