@@ -78,6 +78,8 @@ typedef struct cmd_def {
                              * "key value [NX|XX] [GET] [EX seconds|PX milliseconds]" */
     const struct cmd_def *subcommands; /* containers: NULL-name-terminated */
     cmd_getkeys_fn *getkeys;           /* CMD_MOVABLE_KEYS commands */
+    const char *tips;       /* COMMAND INFO tips, space separated, Redis's:
+                             * "nondeterministic_output request_policy:all_shards" */
 } cmd_def;
 
 /* The families, each defined in its own file. */
@@ -149,6 +151,9 @@ size_t reply_array_deferred(cmd_ctx *x);
 void reply_set_array_deferred(cmd_ctx *x, size_t mark, long long n);
 /* The value of a string entry as a bulk reply. */
 void reply_entry_str(cmd_ctx *x, const kentry *e);
+/* A HELP reply as Redis's addReplyHelp: "<ARGV0> <subcommand> ..." header,
+ * the NULL-terminated lines, then HELP's own two lines. */
+void reply_help(cmd_ctx *x, const char *const *lines);
 
 /* Shared error texts (Redis 7.0's, to the letter). */
 #define ERR_WRONGTYPE "-WRONGTYPE Operation against a key holding the wrong kind of value"

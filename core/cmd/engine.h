@@ -64,6 +64,11 @@ typedef struct client {
     char addr[64];        /* "127.0.0.1:51234", set by the driver */
     char laddr[64];
     int fd;               /* for CLIENT LIST only; -1 in the simulator */
+    /* CLIENT LIST's buffer figures, which only the driver knows; it
+     * updates them as it likes (0 until then). */
+    struct {
+        uint64_t qbuf, qbuf_free, argv_mem, rbs, rbp, obl, oll, omem, tot_mem;
+    } mem;
 
     queued_cmd *queue;
     int nqueue, capqueue;
@@ -89,6 +94,16 @@ typedef struct error_stat {
     uint64_t count;
 } error_stat;
 
+struct info_provider;  /* core/cmd/info.h */
+struct config_def;     /* core/cmd/config.h */
+
+/* A table of CONFIG parameters the driver registered (config_register). */
+typedef struct config_reg {
+    const struct config_def *defs;
+    void *base;
+} config_reg;
+#define ENGINE_MAX_CONFIG_REGS 8
+
 typedef struct engine {
     db db;
     kprng rng;
@@ -110,6 +125,15 @@ typedef struct engine {
     int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
     int64_t now_ms;      /* the latest time seen */
     uint64_t seed;
+
+    /* Set by the driver: INFO's extra fields and sections (NULL: none). */
+    const struct info_provider *info;
+    /* DEBUG SLEEP: how long the driver should pause before the next
+     * command, in microseconds (added up; the driver resets it). */
+    int64_t debug_sleep_us;
+    /* CONFIG parameters beyond the core's (config_register). */
+    config_reg config_regs[ENGINE_MAX_CONFIG_REGS];
+    int nconfig_regs;
 } engine;
 
 /* seed: the node's; it seeds the PRNG and the hash tables' keys. */

@@ -69,6 +69,27 @@ void reply_entry_str(cmd_ctx *x, const kentry *e)
     resp_add_bulk(x->out, p, n);
 }
 
+void reply_help(cmd_ctx *x, const char *const *lines)
+{
+    int n = 0;
+    while (lines[n])
+        n++;
+    reply_array(x, n + 3);
+    /* The command name as typed (it resolved to a command, so it is a
+     * short word without CR or LF), upper-cased. */
+    kbuf h = KBUF_INIT;
+    for (size_t i = 0; i < x->argv[0].len && x->argv[0].ptr[i] != '\0'; i++)
+        kbuf_putc(&h, (char)toupper((unsigned char)x->argv[0].ptr[i]));
+    static const char tail[] = " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:";
+    kbuf_append(&h, tail, sizeof(tail) - 1);
+    resp_add_simple(x->out, h.data, h.len);
+    kbuf_free(&h);
+    for (int i = 0; i < n; i++)
+        reply_simple(x, lines[i]);
+    reply_simple(x, "HELP");
+    reply_simple(x, "    Prints this help.");
+}
+
 size_t fmt_double(char *buf, size_t cap, double v)
 {
     int n;
@@ -167,6 +188,11 @@ static const char *cstr(const resp_slice *a, char *buf, size_t cap, char **heap)
 
 bool arg_ld(cmd_ctx *x, const resp_slice *a, long double *out, const char *msg)
 {
+    /* Redis's string2ld refuses strings of MAX_LONG_DOUBLE_CHARS or more. */
+    if (a->len >= FMT_LD_MAX) {
+        reply_error(x, msg ? msg : ERR_NOT_FLOAT);
+        return false;
+    }
     char buf[128], *heap, *end;
     const char *s = cstr(a, buf, sizeof(buf), &heap);
     errno = 0;

@@ -296,7 +296,9 @@ void db_signal_modified(db *d, const char *key, size_t len)
 
 bool db_is_expired(const kentry *e, int64_t now_ms)
 {
-    return (e->flags & KE_TTL) && ttl_of(e)->deadline_ms <= now_ms;
+    /* Strictly past, as Redis's keyIsExpired (now > when): at the deadline
+     * itself the key still exists, with a TTL of 0. */
+    return (e->flags & KE_TTL) && ttl_of(e)->deadline_ms < now_ms;
 }
 
 /* Unlinks e from both dicts and frees it. */
@@ -382,6 +384,16 @@ kentry *db_set_str(db *d, const char *key, size_t klen, const char *v, size_t vl
     long long ll;
     if (str_is_int(v, vlen, &ll))
         return db_set_int(d, key, klen, ll, deadline_ms);
+    if (vlen > STR_EMBSTR_MAX)
+        return db_set_str_raw(d, key, klen, v, vlen, deadline_ms);
+    kentry *e = entry_alloc(key, klen, OBJ_STRING, ENC_EMBSTR, deadline_ms >= 0, v, vlen,
+                            d->lru_clock);
+    return install(d, e, deadline_ms);
+}
+
+kentry *db_set_str_noint(db *d, const char *key, size_t klen, const char *v, size_t vlen,
+                         int64_t deadline_ms)
+{
     if (vlen > STR_EMBSTR_MAX)
         return db_set_str_raw(d, key, klen, v, vlen, deadline_ms);
     kentry *e = entry_alloc(key, klen, OBJ_STRING, ENC_EMBSTR, deadline_ms >= 0, v, vlen,

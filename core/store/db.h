@@ -137,6 +137,10 @@ kentry *db_set_str(db *d, const char *key, size_t klen, const char *v, size_t vl
 /* Same, forcing the RAW encoding (values built by APPEND, SETRANGE...). */
 kentry *db_set_str_raw(db *d, const char *key, size_t klen, const char *v, size_t vlen,
                        int64_t deadline_ms);
+/* Same, never INT: EMBSTR up to 44 bytes, RAW above (Redis's
+ * createStringObject, as INCRBYFLOAT stores its result). */
+kentry *db_set_str_noint(db *d, const char *key, size_t klen, const char *v, size_t vlen,
+                         int64_t deadline_ms);
 /* Sets key to an INT-encoded string. */
 kentry *db_set_int(db *d, const char *key, size_t klen, long long v, int64_t deadline_ms);
 /* Sets key to an object of another type (the db takes ownership). */

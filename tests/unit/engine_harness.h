@@ -77,6 +77,8 @@ static inline const char *h_run_as(harness *h, client *c, const char *line)
 static inline const char *h_run(harness *h, const char *line) { return h_run_as(h, h->c, line); }
 
 static inline const char *h_runf(harness *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline const char *h_runf(harness *h, const char *fmt, ...)
 {
     char line[4096];
     va_list ap;
