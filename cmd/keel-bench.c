@@ -17,6 +17,8 @@ static int help_main(int argc, char **argv);
 static const bench_subcommand subcommands[] = {
     {"resp", "RESP2 request parsing: keel's parser against hiredis's reader",
      bench_resp_usage, bench_resp_main},
+    {"engine", "the command engine in process, and bytes per key next to redis-server",
+     bench_engine_usage, bench_engine_main},
     {"help", "this text; `keel-bench help <subcommand>` for one subcommand",
      help_usage, help_main},
 };
