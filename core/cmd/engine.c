@@ -255,7 +255,7 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     e->db.on_modified = on_modified;
     e->db.hook_ctx = e;
     dict_init(&e->watched, &watch_type, kprng_next(&e->rng));
-    e->cfg.hash_max_listpack_entries = 128;
+    e->cfg.hash_max_listpack_entries = 512; /* Redis 7.0's built-in default */
     e->cfg.hash_max_listpack_value = 64;
     e->cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
     e->cfg.requirepass = NULL;

@@ -1,6 +1,288 @@
-/* The server command family: placeholder table, filled by its issue work. */
+/* Server commands: DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE DEBUG, and the
+ * table entries of CONFIG (config.c), COMMAND (command.c) and INFO
+ * (info.c), with Redis 7.0's replies (db.c, server.c, debug.c).
+ *
+ * TIME answers from the command's time, the leader's once replicated.
+ * DEBUG SLEEP cannot sleep in the core: it asks the driver to, through
+ * engine.debug_sleep_us. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/cmd/cmd.h"
+#include "core/cmd/engine.h"
+#include "core/cmd/info.h"
+#include "core/store/hash.h"
+
+/* ------------------------------------------------------------------------ */
+/* DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE */
+
+static void dbsize_cmd(cmd_ctx *x) { reply_int(x, (long long)db_size(x->db)); }
+
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: keel frees synchronously either way. */
+static void flush_cmd(cmd_ctx *x)
+{
+    if (x->argc > 2 || (x->argc == 2 && !arg_is(&x->argv[1], "sync") && !arg_is(&x->argv[1], "async"))) {
+        reply_error(x, ERR_SYNTAX);
+        return;
+    }
+    long long n = (long long)db_size(x->db);
+    db_flush(x->db);
+    cmd_dirty(x, n);
+    reply_ok(x);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+static void time_cmd(cmd_ctx *x)
+{
+    int64_t s = floor_div(x->now_ms, 1000);
+    reply_array(x, 2);
+    reply_bulk_ll(x, (long long)s);
+    reply_bulk_ll(x, (long long)(x->now_ms - s * 1000) * 1000);
+}
+
+static void lastsave_cmd(cmd_ctx *x) { reply_int(x, (long long)floor_div(x->eng->lastsave_ms, 1000)); }
+
+/* ------------------------------------------------------------------------ */
+/* DEBUG */
+
+/* Redis's addReplySubcommandSyntaxError. */
+static void subcommand_syntax_error(cmd_ctx *x)
+{
+    char up[64];
+    size_t n = 0;
+    for (; n < x->argv[0].len && n < sizeof(up) - 1 && x->argv[0].ptr[n]; n++)
+        up[n] = (char)toupper((unsigned char)x->argv[0].ptr[n]);
+    up[n] = '\0';
+    const resp_slice *a = &x->argv[1];
+    const char *nul = memchr(a->ptr, '\0', a->len);
+    size_t alen = nul ? (size_t)(nul - a->ptr) : a->len;
+    reply_errorf(x, "unknown subcommand or wrong number of arguments for '%.*s'. Try %s HELP.",
+                 (int)(alen > 128 ? 128 : alen), a->ptr, up);
+}
+
+/* The sizes of Redis's RDB encodings (rdbSaveLen, rdbSaveRawString), for
+ * DEBUG OBJECT's serializedlength. Compression is not modelled. */
+static size_t rdb_len_size(uint64_t len)
+{
+    if (len < (1 << 6))
+        return 1;
+    if (len < (1 << 14))
+        return 2;
+    if (len <= UINT32_MAX)
+        return 5;
+    return 9;
+}
+
+/* The size of an integer encoding (rdbEncodeInteger), 0 if none fits. */
+static size_t rdb_int_size(long long v)
+{
+    if (v >= -(1 << 7) && v <= (1 << 7) - 1)
+        return 2;
+    if (v >= -(1 << 15) && v <= (1 << 15) - 1)
+        return 3;
+    if (v >= -(1LL << 31) && v <= (1LL << 31) - 1)
+        return 5;
+    return 0;
+}
+
+static size_t rdb_string_size(const char *s, size_t len)
+{
+    if (len <= 11) {
+        long long v;
+        char buf[32];
+        /* Only canonical integers are encoded as integers. */
+        if (resp_string2ll(s, len, &v) && (size_t)snprintf(buf, sizeof(buf), "%lld", v) == len) {
+            size_t n = rdb_int_size(v);
+            if (n)
+                return n;
+        }
+    }
+    return rdb_len_size(len) + len;
+}
+
+/* A listpack string entry's size (lpEncodeBacklen etc.), integers as
+ * listpack stores them. */
+static size_t lp_entry_size(const char *s, size_t len)
+{
+    long long v;
+    size_t enc;
+    if (len <= 20 && resp_string2ll(s, len, &v)) {
+        if (v >= 0 && v <= 127)
+            enc = 1;
+        else if (v >= -4096 && v <= 4095)
+            enc = 2;
+        else if (v >= -32768 && v <= 32767)
+            enc = 3;
+        else if (v >= -8388608 && v <= 8388607)
+            enc = 4;
+        else if (v >= -2147483648LL && v <= 2147483647LL)
+            enc = 5;
+        else
+            enc = 9;
+    } else if (len < 64) {
+        enc = 1 + len;
+    } else if (len < 4096) {
+        enc = 2 + len;
+    } else {
+        enc = 5 + len;
+    }
+    size_t back = enc < 128 ? 1 : enc < 16384 ? 2 : enc < 2097152 ? 3 : enc < 268435456 ? 4 : 5;
+    return enc + back;
+}
+
+typedef struct hash_size {
+    size_t listpack; /* bytes of the listpack Redis would hold */
+    size_t table;    /* bytes of the hashtable form */
+} hash_size;
+
+static void hash_size_cb(void *ctx, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    hash_size *s = ctx;
+    s->listpack += lp_entry_size(f, flen) + lp_entry_size(v, vlen);
+    s->table += rdb_string_size(f, flen) + rdb_string_size(v, vlen);
+}
+
+static size_t serialized_length(const kentry *e)
+{
+    if (kentry_type(e) == OBJ_STRING) {
+        if (kentry_enc(e) == ENC_INT) {
+            long long v = kentry_int(e);
+            size_t n = rdb_int_size(v);
+            if (n)
+                return n;
+        }
+        char tmp[KSTR_TMP];
+        const char *p;
+        size_t len = kentry_str(e, &p, tmp);
+        return rdb_string_size(p, len);
+    }
+    if (kentry_type(e) == OBJ_HASH) {
+        const khash *h = kentry_obj(e);
+        hash_size s = {6 + 1, rdb_len_size(khash_len(h))};
+        khash_for_each(h, hash_size_cb, &s);
+        return kentry_enc(e) == ENC_LISTPACK ? rdb_len_size(s.listpack) + s.listpack : s.table;
+    }
+    return 0;
+}
+
+static void debug_object(cmd_ctx *x)
+{
+    const resp_slice *k = &x->argv[2];
+    /* As Redis: a plain lookup, no expiry, no LRU touch. */
+    const kentry *e = (const kentry *)dict_find(&x->db->keys, k->ptr, k->len);
+    if (e == NULL) {
+        reply_error(x, ERR_NO_SUCH_KEY);
+        return;
+    }
+    /* Small integers are Redis's shared objects. */
+    int refcount = 1;
+    if (kentry_type(e) == OBJ_STRING && kentry_enc(e) == ENC_INT) {
+        long long v = kentry_int(e);
+        if (v >= 0 && v < 10000)
+            refcount = 2147483647;
+    }
+    uint32_t idle = kentry_idle(x->db, e);
+    uint32_t lru = (x->db->lru_clock - idle) & ((1u << 24) - 1);
+    char line[256];
+    /* A fixed address: keel never shows a pointer. */
+    snprintf(line, sizeof(line),
+             "Value at:0x7f0000000000 refcount:%d encoding:%s serializedlength:%zu lru:%u "
+             "lru_seconds_idle:%u",
+             refcount, obj_enc_name(kentry_enc(e)), serialized_length(e), lru, idle);
+    reply_simple(x, line);
+}
+
+static void debug_sleep(cmd_ctx *x)
+{
+    /* strtod on the argument, as Redis (garbage reads as 0). */
+    const resp_slice *a = &x->argv[2];
+    char buf[64];
+    size_t n = a->len < sizeof(buf) - 1 ? a->len : sizeof(buf) - 1;
+    memcpy(buf, a->ptr, n);
+    buf[n] = '\0';
+    double d = strtod(buf, NULL);
+    /* Bounded: a driver must never be asked to wait for ages or a
+     * negative time. */
+    if (!(d > 0))
+        d = 0;
+    if (d > 86400.0 * 365)
+        d = 86400.0 * 365;
+    int64_t us = (int64_t)(d * 1000000.0);
+    if (x->eng->debug_sleep_us <= INT64_MAX - us)
+        x->eng->debug_sleep_us += us;
+    reply_ok(x);
+}
+
+static void debug_cmd(cmd_ctx *x)
+{
+    const resp_slice *sub = &x->argv[1];
+    if (x->argc == 2 && arg_is(sub, "help")) {
+        static const char *const help[] = {
+            "OBJECT <key>",
+            "    Show low level info about `key` and associated value.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            NULL,
+        };
+        reply_help(x, help);
+    } else if (arg_is(sub, "object") && x->argc == 3) {
+        debug_object(x);
+    } else if (arg_is(sub, "sleep") && x->argc == 3) {
+        debug_sleep(x);
+    } else {
+        subcommand_syntax_error(x);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 
 const cmd_def cmd_server[] = {
+    {.name = "command", .arity = -1, .flags = CMD_LOADING | CMD_STALE | CMD_SENTINEL,
+     .fn = command_cmd, .group = "server", .since = "2.8.13",
+     .summary = "Get array of Redis command details",
+     .complexity = "O(N) where N is the total number of Redis commands",
+     .acl = "@slow @connection", .args = "", .subcommands = command_subcommands,
+     .tips = "nondeterministic_output_order"},
+    {.name = "config", .arity = -2, .flags = 0, .fn = NULL, .group = "server", .since = "2.0.0",
+     .summary = "A container for server configuration commands",
+     .complexity = "Depends on subcommand.", .acl = "@slow", .args = "",
+     .subcommands = config_subcommands},
+    {.name = "dbsize", .arity = 1, .flags = CMD_READONLY | CMD_FAST, .fn = dbsize_cmd,
+     .group = "server", .since = "1.0.0",
+     .summary = "Return the number of keys in the selected database", .complexity = "O(1)",
+     .acl = "@keyspace @read @fast", .args = "",
+     .tips = "request_policy:all_shards response_policy:agg_sum"},
+    {.name = "debug", .arity = -2,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_PROTECTED,
+     .fn = debug_cmd, .group = "server", .since = "1.0.0",
+     .summary = "A container for debugging commands", .complexity = "Depends on subcommand.",
+     .acl = "@admin @slow @dangerous", .args = ""},
+    {.name = "flushall", .arity = -1, .flags = CMD_WRITE, .fn = flush_cmd, .group = "server",
+     .since = "1.0.0", .summary = "Remove all keys from all databases",
+     .complexity = "O(N) where N is the total number of keys in all databases",
+     .acl = "@keyspace @write @slow @dangerous", .args = "[ASYNC|SYNC]",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "flushdb", .arity = -1, .flags = CMD_WRITE, .fn = flush_cmd, .group = "server",
+     .since = "1.0.0", .summary = "Remove all keys from the current database",
+     .complexity = "O(N) where N is the number of keys in the selected database",
+     .acl = "@keyspace @write @slow @dangerous", .args = "[ASYNC|SYNC]",
+     .tips = "request_policy:all_shards response_policy:all_succeeded"},
+    {.name = "info", .arity = -1, .flags = CMD_LOADING | CMD_STALE | CMD_SENTINEL, .fn = info_cmd,
+     .group = "server", .since = "1.0.0",
+     .summary = "Get information and statistics about the server", .complexity = "O(1)",
+     .acl = "@slow @dangerous", .args = "[section [section ...]]",
+     .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "lastsave", .arity = 1, .flags = CMD_LOADING | CMD_STALE | CMD_FAST,
+     .fn = lastsave_cmd, .group = "server", .since = "1.0.0",
+     .summary = "Get the UNIX time stamp of the last successful save to disk",
+     .complexity = "O(1)", .acl = "@admin @fast @dangerous", .args = "",
+     .tips = "nondeterministic_output"},
+    {.name = "time", .arity = 1, .flags = CMD_LOADING | CMD_STALE | CMD_FAST, .fn = time_cmd,
+     .group = "server", .since = "2.6.0", .summary = "Return the current server time",
+     .complexity = "O(1)", .acl = "@fast", .args = "", .tips = "nondeterministic_output"},
     {0},
 };
