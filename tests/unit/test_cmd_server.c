@@ -170,8 +170,8 @@ Test(config, get)
            "*2\r\n$20\r\nactive-expire-effort\r\n$1\r\n1\r\n");
     /* Patterns match names and aliases, case-insensitively, each once. */
     EXPECT(&h, "CONFIG GET HASH-MAX-*",
-           "*8\r\n$25\r\nhash-max-listpack-entries\r\n$3\r\n128\r\n"
-           "$24\r\nhash-max-ziplist-entries\r\n$3\r\n128\r\n"
+           "*8\r\n$25\r\nhash-max-listpack-entries\r\n$3\r\n512\r\n"
+           "$24\r\nhash-max-ziplist-entries\r\n$3\r\n512\r\n"
            "$23\r\nhash-max-listpack-value\r\n$2\r\n64\r\n"
            "$22\r\nhash-max-ziplist-value\r\n$2\r\n64\r\n");
     EXPECT(&h, "CONFIG GET hash-max-ziplist-value hash-max-*-value",
