@@ -32,12 +32,12 @@ static bool apply_hz(engine *e, void *base, char *err)
     return true;
 }
 
-/* keel has one database. */
 static void get_databases(engine *e, void *base, kbuf *out)
 {
-    (void)e;
     (void)base;
-    kbuf_append(out, "1", 1);
+    char n[16];
+    int l = snprintf(n, sizeof(n), "%d", e->ndbs);
+    kbuf_append(out, n, (size_t)l);
 }
 
 static const config_def core_configs[] = {

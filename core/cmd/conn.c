@@ -2,7 +2,7 @@
  * (ID SETNAME GETNAME LIST INFO KILL NO-EVICT HELP), with Redis 7.0's
  * replies (networking.c, acl.c, db.c).
  *
- * keel speaks RESP2 only, has one database and one user ("default",
+ * keel speaks RESP2 only, has Redis's numbered databases and one user ("default",
  * whose password is requirepass when set). The driver owns the sockets:
  * QUIT and CLIENT KILL only flag clients (CLIENT_CLOSE_AFTER_REPLY,
  * CLIENT_KILLED) and the driver closes them. */
@@ -113,11 +113,11 @@ static void select_cmd(cmd_ctx *x)
         reply_errorf(x, "value is out of range, value must between %d and %d", INT_MIN, INT_MAX);
         return;
     }
-    if (id != 0) {
+    if (id < 0 || id >= x->eng->ndbs) {
         reply_error(x, "DB index is out of range");
         return;
     }
-    x->cl->db = 0;
+    x->cl->db = (int)id;
     reply_ok(x);
 }
 

@@ -134,26 +134,27 @@ static void watch_key_of(const dict_node *n, const char **k, size_t *len)
 
 static const dict_type watch_type = {.key = watch_key_of};
 
-static watched_key *client_watched(client *c, const char *key, size_t len)
+static watched_key *client_watched(client *c, int dbid, const char *key, size_t len)
 {
     for (int i = 0; i < c->nwatched; i++)
-        if (c->watched[i].len == len && memcmp(c->watched[i].key, key, len) == 0)
+        if (c->watched[i].db == dbid && c->watched[i].len == len &&
+            memcmp(c->watched[i].key, key, len) == 0)
             return &c->watched[i];
     return NULL;
 }
 
 /* The db calls this for every key a write touches. */
-static void on_modified(void *ctx, const char *key, size_t len, int how)
+static void on_modified(void *ctx, int dbid, const char *key, size_t len, int how)
 {
     engine *e = ctx;
-    if (dict_size(&e->watched) == 0)
+    if (dict_size(&e->watched[dbid]) == 0)
         return;
-    watch_node *w = (watch_node *)dict_find(&e->watched, key, len);
+    watch_node *w = (watch_node *)dict_find(&e->watched[dbid], key, len);
     if (w == NULL)
         return;
     for (int i = 0; i < w->n; i++) {
         client *c = w->clients[i];
-        watched_key *wk = client_watched(c, key, len);
+        watched_key *wk = client_watched(c, dbid, key, len);
         assert(wk != NULL);
         /* Deleting a key that had already expired when it was WATCHed is
          * no logical change (Redis 7.0's rule). */
@@ -167,9 +168,10 @@ static void on_modified(void *ctx, const char *key, size_t len, int how)
 
 void engine_watch_key(engine *e, client *c, const char *key, size_t len, int64_t now_ms)
 {
-    if (client_watched(c, key, len))
+    if (client_watched(c, c->db, key, len))
         return;
-    watch_node *w = (watch_node *)dict_find(&e->watched, key, len);
+    dict *watched = &e->watched[c->db];
+    watch_node *w = (watch_node *)dict_find(watched, key, len);
     if (w == NULL) {
         w = malloc(sizeof(*w) + len);
         if (w == NULL)
@@ -178,7 +180,7 @@ void engine_watch_key(engine *e, client *c, const char *key, size_t len, int64_t
         w->n = w->cap = 0;
         w->klen = len;
         memcpy(w->key, key, len);
-        dict_add(&e->watched, &w->node);
+        dict_add(watched, &w->node);
     }
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
@@ -200,7 +202,8 @@ void engine_watch_key(engine *e, client *c, const char *key, size_t len, int64_t
         abort();
     memcpy(wk->key, key, len);
     wk->len = len;
-    kentry *k = (kentry *)dict_find(&e->db.keys, key, len);
+    wk->db = c->db;
+    kentry *k = (kentry *)dict_find(&engine_db(e, c->db)->keys, key, len);
     wk->expired_at_watch = k != NULL && db_is_expired(k, now_ms);
 }
 
@@ -208,7 +211,8 @@ void engine_unwatch_all(engine *e, client *c)
 {
     for (int i = 0; i < c->nwatched; i++) {
         watched_key *wk = &c->watched[i];
-        watch_node *w = (watch_node *)dict_find(&e->watched, wk->key, wk->len);
+        dict *watched = &e->watched[wk->db];
+        watch_node *w = (watch_node *)dict_find(watched, wk->key, wk->len);
         assert(w != NULL);
         for (int j = 0; j < w->n; j++) {
             if (w->clients[j] == c) {
@@ -220,7 +224,7 @@ void engine_unwatch_all(engine *e, client *c)
             }
         }
         if (w->n == 0) {
-            dict_unlink(&e->watched, wk->key, wk->len);
+            dict_unlink(watched, wk->key, wk->len);
             free(w->clients);
             free(w);
         }
@@ -236,7 +240,7 @@ bool engine_watched_expired(engine *e, client *c, int64_t now_ms)
         watched_key *wk = &c->watched[i];
         if (wk->expired_at_watch)
             continue;
-        kentry *k = (kentry *)dict_find(&e->db.keys, wk->key, wk->len);
+        kentry *k = (kentry *)dict_find(&engine_db(e, wk->db)->keys, wk->key, wk->len);
         if (k && db_is_expired(k, now_ms))
             return true;
     }
@@ -251,10 +255,9 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     memset(e, 0, sizeof(*e));
     e->seed = seed;
     kprng_seed(&e->rng, seed);
-    db_init(&e->db, kprng_next(&e->rng));
-    e->db.on_modified = on_modified;
-    e->db.hook_ctx = e;
-    dict_init(&e->watched, &watch_type, kprng_next(&e->rng));
+    e->now_ms = now_ms;
+    e->ndbs = 0;
+    engine_set_databases(e, ENGINE_DEFAULT_DBS);
     e->cfg.hash_max_listpack_entries = 512; /* Redis 7.0's built-in default */
     e->cfg.hash_max_listpack_value = 64;
     e->cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
@@ -264,17 +267,51 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     e->next_client_id = 1;
     e->start_ms = now_ms;
     e->lastsave_ms = now_ms;
-    e->now_ms = now_ms;
-    db_set_clock(&e->db, now_ms);
     build_registry(e);
+}
+
+bool engine_set_databases(engine *e, int n)
+{
+    if (n < 1 || n > 1024)
+        return false;
+    for (int i = 0; i < e->ndbs; i++)
+        if (db_size(engine_db(e, i)) != 0)
+            return false;
+    /* Drop what there was (empty), then build n databases. Seeds come from
+     * the PRNG in order, so the layout depends only on the node's seed. */
+    for (int i = 0; i < e->ndbs; i++) {
+        db_free(engine_db(e, i));
+        dict_free(&e->watched[i]);
+    }
+    free(e->more_dbs);
+    free(e->watched);
+    e->ndbs = n;
+    e->more_dbs = n > 1 ? calloc((size_t)n - 1, sizeof(db)) : NULL;
+    e->watched = calloc((size_t)n, sizeof(dict));
+    if ((n > 1 && e->more_dbs == NULL) || e->watched == NULL)
+        abort();
+    for (int i = 0; i < n; i++) {
+        db *d = engine_db(e, i);
+        db_init(d, kprng_next(&e->rng));
+        d->id = i;
+        d->on_modified = on_modified;
+        d->hook_ctx = e;
+        db_set_clock(d, e->now_ms);
+        dict_init(&e->watched[i], &watch_type, kprng_next(&e->rng));
+    }
+    return true;
 }
 
 void engine_free(engine *e)
 {
     while (e->clients)
         engine_client_free(e, e->clients);
-    db_free(&e->db);
-    dict_free(&e->watched);
+    for (int i = 0; i < e->ndbs; i++) {
+        db_free(engine_db(e, i));
+        dict_free(&e->watched[i]);
+    }
+    free(e->more_dbs);
+    free(e->watched);
     for (int i = 0; i < e->ncmds; i++)
         free(e->cmds[i].subs);
     free(e->cmds);
@@ -383,7 +420,8 @@ void engine_reset_stats(engine *e)
     memset(&e->stats, 0, sizeof(e->stats));
     e->stats.dirty = dirty;
     e->nerrors = 0;
-    e->db.stats = (db_stats){0};
+    for (int i = 0; i < e->ndbs; i++)
+        engine_db(e, i)->stats = (db_stats){0};
 }
 
 /* ------------------------------------------------------------------------ */
@@ -525,11 +563,12 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         return;
     if (now_ms > e->now_ms)
         e->now_ms = now_ms;
-    db_set_clock(&e->db, now_ms);
+    db *d = engine_db(e, c->db);
+    db_set_clock(d, now_ms);
     c->last_ms = now_ms;
 
     cmd_ctx x = {
-        .eng = e, .cl = c, .db = &e->db, .out = out, .argc = argc, .argv = argv,
+        .eng = e, .cl = c, .db = d, .out = out, .argc = argc, .argv = argv,
         .now_ms = now_ms, .rng = &e->rng, .cmd = NULL, .failed = false,
     };
 
@@ -566,8 +605,13 @@ void engine_tick(engine *e, int64_t now_ms)
 {
     if (now_ms > e->now_ms)
         e->now_ms = now_ms;
-    db_set_clock(&e->db, now_ms);
     int loops = 4 + 4 * (int)e->cfg.active_expire_effort;
-    e->stats.expired_by_cycle += db_active_expire(&e->db, &e->rng, now_ms, loops);
-    db_rehash_step(&e->db, 100);
+    /* Databases without keys with a TTL cost nothing here. */
+    for (int i = 0; i < e->ndbs; i++) {
+        db *d = engine_db(e, i);
+        db_set_clock(d, now_ms);
+        if (db_expires_count(d))
+            e->stats.expired_by_cycle += db_active_expire(d, &e->rng, now_ms, loops);
+        db_rehash_step(d, 100);
+    }
 }

@@ -46,6 +46,7 @@ typedef struct queued_cmd {
 typedef struct watched_key {
     char *key;
     size_t len;
+    int db;
     bool expired_at_watch;
 } watched_key;
 
@@ -104,8 +105,13 @@ typedef struct config_reg {
 } config_reg;
 #define ENGINE_MAX_CONFIG_REGS 8
 
+/* Redis's `databases` default; SELECT takes 0..databases-1. */
+#define ENGINE_DEFAULT_DBS 16
+
 typedef struct engine {
-    db db;
+    db db;            /* database 0 */
+    db *more_dbs;     /* databases 1..ndbs-1 */
+    int ndbs;
     kprng rng;
     engine_config cfg;
     engine_stats stats;
@@ -115,7 +121,7 @@ typedef struct engine {
     cmd_entry *cmds; /* sorted by name, for COMMAND and the lookup */
     int ncmds;
 
-    dict watched;    /* key -> watchers */
+    dict *watched;   /* per database: key -> watchers */
     client *clients; /* head of the list, lowest id first */
     client *clients_tail;
     uint64_t nclients;
@@ -138,6 +144,14 @@ typedef struct engine {
 
 /* seed: the node's; it seeds the PRNG and the hash tables' keys. */
 void engine_init(engine *e, uint64_t seed, int64_t now_ms);
+
+/* Database `id` (0 <= id < ndbs). */
+static inline db *engine_db(engine *e, int id) { return id == 0 ? &e->db : &e->more_dbs[id - 1]; }
+
+/* Sets the number of databases (the `databases` directive): only before
+ * any key is written. Returns false if n is out of range (1..1024) or the
+ * engine already holds keys. */
+bool engine_set_databases(engine *e, int n);
 void engine_free(engine *e);
 
 client *engine_client_new(engine *e, int64_t now_ms);

@@ -119,7 +119,16 @@ static void sec_persistence(engine *e, int64_t now_ms, kbuf *b)
 static void sec_stats(engine *e, int64_t now_ms, kbuf *b)
 {
     (void)now_ms;
-    const db_stats *s = &e->db.stats;
+    /* The databases' counters, summed. */
+    db_stats sum = {0};
+    for (int i = 0; i < e->ndbs; i++) {
+        const db_stats *d = &engine_db(e, i)->stats;
+        sum.hits += d->hits;
+        sum.misses += d->misses;
+        sum.expired += d->expired;
+        sum.expire_cycle_samples += d->expire_cycle_samples;
+    }
+    const db_stats *s = &sum;
     /* The share of sampled keys the expire cycle found expired (Redis keeps
      * a moving average of the same ratio). */
     double stale = s->expire_cycle_samples
@@ -194,10 +203,13 @@ static void sec_errorstats(engine *e, int64_t now_ms, kbuf *b)
 static void sec_keyspace(engine *e, int64_t now_ms, kbuf *b)
 {
     (void)now_ms;
-    uint64_t keys = db_size(&e->db), vkeys = db_expires_count(&e->db);
-    if (keys || vkeys)
-        addf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)keys,
-             (unsigned long long)vkeys);
+    for (int i = 0; i < e->ndbs; i++) {
+        db *d = engine_db(e, i);
+        uint64_t keys = db_size(d), vkeys = db_expires_count(d);
+        if (keys || vkeys)
+            addf(b, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", i, (unsigned long long)keys,
+                 (unsigned long long)vkeys);
+    }
 }
 
 typedef void section_fn(engine *e, int64_t now_ms, kbuf *b);

@@ -293,6 +293,7 @@ static void copy_cmd(cmd_ctx *x)
 {
     const resp_slice *src = &x->argv[1], *dst = &x->argv[2];
     bool replace = false;
+    db *to = x->db;
     for (int j = 3; j < x->argc; j++) {
         if (arg_is(&x->argv[j], "replace")) {
             replace = true;
@@ -300,18 +301,18 @@ static void copy_cmd(cmd_ctx *x)
             long long dbid;
             if (!arg_int(x, &x->argv[j + 1], &dbid))
                 return;
-            /* keel has one database. */
-            if (dbid != 0) {
+            if (dbid < 0 || dbid >= x->eng->ndbs) {
                 reply_error(x, "DB index is out of range");
                 return;
             }
+            to = engine_db(x->eng, (int)dbid);
             j++;
         } else {
             reply_error(x, ERR_SYNTAX);
             return;
         }
     }
-    if (same_bytes(src, dst)) {
+    if (to == x->db && same_bytes(src, dst)) {
         reply_error(x, "source and destination objects are the same");
         return;
     }
@@ -319,19 +320,83 @@ static void copy_cmd(cmd_ctx *x)
         reply_int(x, 0);
         return;
     }
-    kentry *old = db_find_write(x->db, dst->ptr, dst->len, x->now_ms);
+    kentry *old = db_find_write(to, dst->ptr, dst->len, x->now_ms);
     if (old) {
         if (!replace) {
             reply_int(x, 0);
             return;
         }
-        db_delete_entry(x->db, old);
+        db_delete_entry(to, old);
     }
     /* The writes above may have moved entries: find src again. */
     kentry *e = db_find(x->db, src->ptr, src->len, x->now_ms);
-    db_copy(x->db, e, dst->ptr, dst->len);
+    db_copy(to, e, dst->ptr, dst->len);
     cmd_dirty(x, 1);
     reply_int(x, 1);
+}
+
+/* MOVE key db: the value moves (no copy), with its TTL. */
+static void move_cmd(cmd_ctx *x)
+{
+    const resp_slice *key = &x->argv[1];
+    long long dbid;
+    if (!arg_int(x, &x->argv[2], &dbid))
+        return;
+    if (dbid < 0 || dbid >= x->eng->ndbs) {
+        reply_error(x, "DB index is out of range");
+        return;
+    }
+    db *to = engine_db(x->eng, (int)dbid);
+    if (to == x->db) {
+        reply_error(x, "source and destination objects are the same");
+        return;
+    }
+    if (db_find_write(x->db, key->ptr, key->len, x->now_ms) == NULL ||
+        db_find_write(to, key->ptr, key->len, x->now_ms) != NULL) {
+        reply_int(x, 0);
+        return;
+    }
+    /* The lookup in `to` may have expired a key there: find src again. */
+    kentry *e = db_find(x->db, key->ptr, key->len, x->now_ms);
+    db_move(x->db, e, to, key->ptr, key->len);
+    cmd_dirty(x, 1);
+    reply_int(x, 1);
+}
+
+/* SWAPDB a b: every client of a sees b's keys and the other way round;
+ * WATCHed keys in either database are touched. */
+static void touch_all_cb(void *ctx, kentry *e)
+{
+    db *d = ctx;
+    db_signal_modified(d, kentry_key(e), kentry_klen(e));
+}
+
+static void swapdb_cmd(cmd_ctx *x)
+{
+    long long a, b;
+    if (!resp_string2ll(x->argv[1].ptr, x->argv[1].len, &a) || a < INT_MIN || a > INT_MAX) {
+        reply_error(x, "invalid first DB index");
+        return;
+    }
+    if (!resp_string2ll(x->argv[2].ptr, x->argv[2].len, &b) || b < INT_MIN || b > INT_MAX) {
+        reply_error(x, "invalid second DB index");
+        return;
+    }
+    if (a < 0 || a >= x->eng->ndbs || b < 0 || b >= x->eng->ndbs) {
+        reply_error(x, "DB index is out of range");
+        return;
+    }
+    db *da = engine_db(x->eng, (int)a), *dbb = engine_db(x->eng, (int)b);
+    if (da != dbb) {
+        /* Keys present on either side change for their watchers. */
+        db_for_each(da, touch_all_cb, dbb);
+        db_for_each(dbb, touch_all_cb, da);
+        db_for_each(da, touch_all_cb, da);
+        db_for_each(dbb, touch_all_cb, dbb);
+        db_swap(da, dbb);
+    }
+    cmd_dirty(x, 1);
+    reply_ok(x);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -644,6 +709,16 @@ const cmd_def cmd_keys[] = {
      .fn = renamenx_cmd, .group = "generic", .since = "1.0.0",
      .summary = "Rename a key, only if the new key does not exist", .complexity = "O(1)",
      .acl = "@keyspace @write @fast", .args = "key newkey"},
+    {.name = "move", .arity = 3, .flags = CMD_WRITE | CMD_FAST,
+     .first_key = 1, .last_key = 1, .key_step = 1,
+     .fn = move_cmd, .group = "generic", .since = "1.0.0",
+     .summary = "Move a key to another database", .complexity = "O(1)",
+     .acl = "@keyspace @write @fast", .args = "key db"},
+    {.name = "swapdb", .arity = 3, .flags = CMD_WRITE | CMD_FAST,
+     .fn = swapdb_cmd, .group = "server", .since = "4.0.0",
+     .summary = "Swaps two Redis databases",
+     .complexity = "O(N) where N is the count of clients watching or blocking on keys from both databases.",
+     .acl = "@keyspace @write @fast @dangerous", .args = "index1 index2"},
     {.name = "copy", .arity = -3, .flags = CMD_WRITE | CMD_DENYOOM,
      .first_key = 1, .last_key = 2, .key_step = 1,
      .fn = copy_cmd, .group = "generic", .since = "6.2.0",

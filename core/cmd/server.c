@@ -28,8 +28,16 @@ static void flush_cmd(cmd_ctx *x)
         reply_error(x, ERR_SYNTAX);
         return;
     }
-    long long n = (long long)db_size(x->db);
-    db_flush(x->db);
+    long long n = 0;
+    if (arg_is(&x->argv[0], "flushall")) {
+        for (int i = 0; i < x->eng->ndbs; i++) {
+            n += (long long)db_size(engine_db(x->eng, i));
+            db_flush(engine_db(x->eng, i));
+        }
+    } else {
+        n = (long long)db_size(x->db);
+        db_flush(x->db);
+    }
     cmd_dirty(x, n);
     reply_ok(x);
 }

@@ -286,7 +286,7 @@ void db_set_clock(db *d, int64_t now_ms)
 static inline void modified(db *d, const char *key, size_t len, int how)
 {
     if (d->on_modified)
-        d->on_modified(d->hook_ctx, key, len, how);
+        d->on_modified(d->hook_ctx, d->id, key, len, how);
 }
 
 void db_signal_modified(db *d, const char *key, size_t len)
@@ -507,6 +507,11 @@ void db_set_deadline(db *d, kentry **ep, int64_t deadline_ms)
 
 kentry *db_rename(db *d, kentry *src, const char *dst, size_t dlen)
 {
+    return db_move(d, src, d, dst, dlen);
+}
+
+kentry *db_move(db *d, kentry *src, db *to, const char *dst, size_t dlen)
+{
     int64_t deadline = kentry_deadline(src);
     kentry *n = entry_alloc(dst, dlen, src->type, src->enc, deadline >= 0,
                             src->enc == ENC_EMBSTR ? kentry_key(src) + src->klen : NULL,
@@ -519,7 +524,7 @@ kentry *db_rename(db *d, kentry *src, const char *dst, size_t dlen)
         dict_unlink(&d->expires, kentry_key(src), src->klen);
     dict_unlink(&d->keys, kentry_key(src), src->klen);
     free(src);
-    return install(d, n, deadline);
+    return install(to, n, deadline);
 }
 
 kentry *db_copy(db *d, const kentry *src, const char *dst, size_t dlen)
@@ -561,6 +566,15 @@ void db_flush(db *d)
     dict_free(&d->expires);
     dict_init(&d->keys, &keys_type, seed);
     dict_init(&d->expires, &expires_type, seed ^ 0x5bd1e9955bd1e995ULL);
+}
+
+void db_swap(db *a, db *b)
+{
+    dict k = a->keys, x = a->expires;
+    a->keys = b->keys;
+    a->expires = b->expires;
+    b->keys = k;
+    b->expires = x;
 }
 
 /* ------------------------------------------------------------------------ */

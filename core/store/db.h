@@ -70,7 +70,7 @@ typedef struct obj_ops {
  * the key's value changed or the key went away (deleted or expired); the
  * call comes before the entry is freed. */
 enum { DB_MOD_CHANGED = 0, DB_MOD_DELETED = 1, DB_MOD_EXPIRED = 2 };
-typedef void db_modified_fn(void *ctx, const char *key, size_t len, int how);
+typedef void db_modified_fn(void *ctx, int dbid, const char *key, size_t len, int how);
 
 typedef struct db_stats {
     uint64_t hits;
@@ -86,6 +86,7 @@ typedef struct db {
     uint32_t lru_clock; /* seconds; set by db_set_clock, stamped on access */
     db_modified_fn *on_modified;
     void *hook_ctx;
+    int id; /* the database number (SELECT), for the hook */
 } db;
 
 void db_init(db *d, uint64_t seed);
@@ -165,7 +166,11 @@ void db_set_deadline(db *d, kentry **e, int64_t deadline_ms);
 /* Moves the value of *src to key dst (replacing any dst), keeping the TTL.
  * Frees src; returns the new entry. */
 kentry *db_rename(db *d, kentry *src, const char *dst, size_t dlen);
-/* Copies the value of src (deeply) to key dst, which must not exist. */
+/* As db_rename, into another database `to` (MOVE): the value is moved,
+ * not copied. */
+kentry *db_move(db *d, kentry *src, db *to, const char *dst, size_t dlen);
+/* Copies the value of src (deeply) to key dst, which must not exist. Used
+ * across databases too (COPY ... DB n): d is the destination. */
 kentry *db_copy(db *d, const kentry *src, const char *dst, size_t dlen);
 
 /* Reports a change made in place (a hash field set, a string edited). */
@@ -173,6 +178,10 @@ void db_signal_modified(db *d, const char *key, size_t len);
 
 /* Deletes every key (each watched key is reported). */
 void db_flush(db *d);
+
+/* SWAPDB: exchanges the keys (and their TTLs) of two databases; ids, hooks
+ * and stats stay where they are. Reports nothing (the caller does). */
+void db_swap(db *a, db *b);
 
 /* ---- iteration ---- */
 /* A random live key, or NULL: like Redis's RANDOMKEY, expired keys met on

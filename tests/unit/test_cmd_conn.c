@@ -167,7 +167,14 @@ Test(conn, select)
     harness h;
     h_init(&h);
     EXPECT(&h, "SELECT 0", "+OK\r\n");
-    EXPECT(&h, "SELECT 1", "-ERR DB index is out of range\r\n");
+    /* Redis's 16 databases: each has its own keys. */
+    EXPECT(&h, "SET k zero", "+OK\r\n");
+    EXPECT(&h, "SELECT 15", "+OK\r\n");
+    EXPECT(&h, "GET k", "$-1\r\n");
+    EXPECT(&h, "SET k fifteen", "+OK\r\n");
+    EXPECT(&h, "SELECT 0", "+OK\r\n");
+    EXPECT(&h, "GET k", "$4\r\nzero\r\n");
+    EXPECT(&h, "SELECT 16", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "SELECT -1", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "SELECT 2147483647", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "SELECT x", "-ERR value is not an integer or out of range\r\n");
@@ -194,7 +201,7 @@ Test(conn, reset)
     cr_assert_eq(h.c->flags & (CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC), 0);
     cr_assert_eq(h.c->nqueue, 0);
     cr_assert_eq(h.c->nwatched, 0);
-    cr_assert_eq(dict_size(&h.e.watched), 0);
+    cr_assert_eq(dict_size(&h.e.watched[0]), 0);
     EXPECT(&h, "EXEC", "-ERR EXEC without MULTI\r\n");
     EXPECT(&h, "CLIENT GETNAME", "$-1\r\n");
     EXPECT(&h, "RESET x", "-ERR wrong number of arguments for 'reset' command\r\n");
@@ -427,7 +434,7 @@ Test(conn, in_multi)
     EXPECT(&h, "PING", "+QUEUED\r\n");
     EXPECT(&h, "ECHO x", "+QUEUED\r\n");
     EXPECT(&h, "CLIENT SETNAME tx", "+QUEUED\r\n");
-    EXPECT(&h, "SELECT 1", "+QUEUED\r\n");
+    EXPECT(&h, "SELECT 16", "+QUEUED\r\n");
     EXPECT(&h, "CLIENT ID", "+QUEUED\r\n");
     EXPECT(&h, "EXEC", "*5\r\n+PONG\r\n$1\r\nx\r\n+OK\r\n-ERR DB index is out of range\r\n:1\r\n");
     EXPECT(&h, "CLIENT GETNAME", "$2\r\ntx\r\n");

@@ -878,7 +878,7 @@ Test(keys_copy, db_option_and_syntax)
     EXPECT(&h, "COPY a b DB 0", ":1\r\n");
     EXPECT(&h, "COPY a b db 0 replace", ":1\r\n");
     EXPECT(&h, "COPY a b REPLACE DB 0 REPLACE", ":1\r\n");
-    EXPECT(&h, "COPY a c DB 1", "-ERR DB index is out of range\r\n");
+    EXPECT(&h, "COPY a c DB 16", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "COPY a c DB -1", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "COPY a c DB notanumber", "-ERR value is not an integer or out of range\r\n");
     EXPECT(&h, "COPY a c DB 4294967296",
@@ -886,7 +886,7 @@ Test(keys_copy, db_option_and_syntax)
     EXPECT(&h, "COPY a c DB", "-ERR syntax error\r\n");
     EXPECT(&h, "COPY a c FOO", "-ERR syntax error\r\n");
     /* Options come before the same-key check. */
-    EXPECT(&h, "COPY a a DB 1", "-ERR DB index is out of range\r\n");
+    EXPECT(&h, "COPY a a DB 16", "-ERR DB index is out of range\r\n");
     EXPECT(&h, "COPY a a DB 0", "-ERR source and destination objects are the same\r\n");
     EXPECT(&h, "COPY a", "-ERR wrong number of arguments for 'copy' command\r\n");
     EXPECT(&h, "EXISTS c", ":0\r\n");
@@ -1484,7 +1484,7 @@ Test(keys_table, definitions_are_complete)
         for (const cmd_def *s = d->subcommands; s && s->name; s++)
             cr_assert(s->fn && s->summary && s->acl && s->args, "%s|%s", d->name, s->name);
     }
-    cr_assert_eq(n, 21);
+    cr_assert_eq(n, 23);
     const cmd_entry *ce = engine_lookup_name(&h.e, "object|encoding", 15);
     cr_assert_not_null(ce);
     cr_assert_eq(ce->def->arity, 3);

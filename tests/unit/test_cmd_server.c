@@ -162,7 +162,7 @@ Test(config, get)
     EXPECT(&h, "CONFIG GET nosuch", "*0\r\n");
     EXPECT(&h, "CONFIG GET nosuch*", "*0\r\n");
     EXPECT(&h, "CONFIG GET hz hz HZ h?", "*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
-    EXPECT(&h, "CONFIG GET databases", "*2\r\n$9\r\ndatabases\r\n$1\r\n1\r\n");
+    EXPECT(&h, "CONFIG GET databases", "*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
     EXPECT(&h, "CONFIG GET requirepass", "*2\r\n$11\r\nrequirepass\r\n$0\r\n\r\n");
     EXPECT(&h, "CONFIG GET proto-max-bulk-len",
            "*2\r\n$18\r\nproto-max-bulk-len\r\n$9\r\n536870912\r\n");
@@ -431,8 +431,8 @@ Test(config, registered_parameters)
     d = config_lookup(&h.e, "databases", 9, &base, NULL);
     kbuf out = KBUF_INIT;
     config_get_value(&h.e, d, base, &out);
-    cr_assert_eq(out.len, 1);
-    cr_assert_eq(out.data[0], '1');
+    cr_assert_eq(out.len, 2);
+    cr_assert(memcmp(out.data, "16", 2) == 0);
     kbuf_free(&out);
     h_free(&h);
     free(rc.dir);
@@ -948,7 +948,7 @@ Test(info, counters)
     EXPECT(&h, "ECHO", "-ERR wrong number of arguments for 'echo' command\r\n");
     EXPECT(&h, "CONFIG GET hz", "*2\r\n$2\r\nhz\r\n$2\r\n10\r\n");
     EXPECT(&h, "NOSUCH", "-ERR unknown command 'NOSUCH', with args beginning with: \r\n");
-    EXPECT(&h, "SELECT 3", "-ERR DB index is out of range\r\n");
+    EXPECT(&h, "SELECT 16", "-ERR DB index is out of range\r\n");
     const char *r = h_run(&h, "INFO commandstats");
     char *want = bulk_of(
         "# Commandstats\r\n"

@@ -54,8 +54,9 @@ typedef struct hook_log {
     int last_how;
 } hook_log;
 
-static void hook(void *ctx, const char *key, size_t len, int how)
+static void hook(void *ctx, int dbid, const char *key, size_t len, int how)
 {
+    (void)dbid;
     hook_log *h = ctx;
     if (how == DB_MOD_CHANGED)
         h->changed++;

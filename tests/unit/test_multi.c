@@ -150,12 +150,12 @@ Test(watch, freeing_a_watching_client_leaves_no_trace)
     client *other = engine_client_new(&h.e, h.now_ms);
     EXPECT_AS(&h, other, "WATCH a b c", "+OK\r\n");
     EXPECT(&h, "WATCH b", "+OK\r\n");
-    cr_assert_eq(dict_size(&h.e.watched), 3);
+    cr_assert_eq(dict_size(&h.e.watched[0]), 3);
     engine_client_free(&h.e, other);
-    cr_assert_eq(dict_size(&h.e.watched), 1);
+    cr_assert_eq(dict_size(&h.e.watched[0]), 1);
     EXPECT(&h, "SET b 1", "+OK\r\n");
     EXPECT(&h, "MULTI", "+OK\r\n");
     EXPECT(&h, "EXEC", "*-1\r\n");
-    cr_assert_eq(dict_size(&h.e.watched), 0);
+    cr_assert_eq(dict_size(&h.e.watched[0]), 0);
     h_free(&h);
 }
