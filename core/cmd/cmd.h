@@ -90,6 +90,7 @@ extern const cmd_def cmd_keys[];
 extern const cmd_def cmd_server[];
 extern const cmd_def cmd_conn[];
 extern const cmd_def cmd_multi[];
+extern const cmd_def cmd_scripting[];
 
 /* Per-command statistics (INFO commandstats / errorstats). */
 typedef struct cmd_stats {

@@ -13,7 +13,7 @@
 /* Registry */
 
 static const cmd_def *const cmd_families[] = {
-    cmd_string, cmd_bits, cmd_hash, cmd_keys, cmd_server, cmd_conn, cmd_multi,
+    cmd_string, cmd_bits, cmd_hash, cmd_keys, cmd_server, cmd_conn, cmd_multi, cmd_scripting,
 };
 
 static int count_defs(const cmd_def *defs)

@@ -1065,3 +1065,22 @@ Test(info, in_multi)
     cr_assert_eq(h.e.cfg.hz, 11);
     h_free(&h);
 }
+
+Test(function, flush_list_stats_without_scripting)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "FUNCTION FLUSH", "+OK\r\n");
+    EXPECT(&h, "FUNCTION FLUSH async", "+OK\r\n");
+    EXPECT(&h, "FUNCTION FLUSH x", "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n");
+    EXPECT(&h, "FUNCTION LIST", "*0\r\n");
+    EXPECT(&h, "FUNCTION LIST WITHCODE LIBRARYNAME x*", "*0\r\n");
+    EXPECT(&h, "FUNCTION LIST LIBRARYNAME", "-ERR library name argument was not given\r\n");
+    EXPECT(&h, "FUNCTION LIST foo", "-ERR Unknown argument foo\r\n");
+    EXPECT(&h, "FUNCTION STATS",
+           "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n"
+           "*4\r\n$15\r\nlibraries_count\r\n:0\r\n$15\r\nfunctions_count\r\n:0\r\n");
+    EXPECT(&h, "FUNCTION LOAD x", "-ERR unknown subcommand 'LOAD'. Try FUNCTION HELP.\r\n");
+    EXPECT(&h, "FUNCTION", "-ERR wrong number of arguments for 'function' command\r\n");
+    h_free(&h);
+}
