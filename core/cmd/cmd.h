@@ -91,6 +91,9 @@ extern const cmd_def cmd_server[];
 extern const cmd_def cmd_conn[];
 extern const cmd_def cmd_multi[];
 extern const cmd_def cmd_scripting[];
+extern const cmd_def cmd_list[]; /* core/cmd/list.c */
+extern const cmd_def cmd_set[];  /* core/cmd/set.c */
+extern const cmd_def cmd_zset[]; /* core/cmd/zset.c */
 
 /* Per-command statistics (INFO commandstats / errorstats). */
 typedef struct cmd_stats {

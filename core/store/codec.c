@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/store/hash.h"
+#include "core/store/types.h"
 
 /* ------------------------------------------------------------------------ */
 /* Encoding */
@@ -66,8 +67,17 @@ static void pack_entry(msgpack_packer *pk, const kentry *e)
         khash_for_each(h, pack_hash_pair, pk);
         break;
     }
+    case OBJ_LIST:
+        list_codec.pack(pk, e);
+        break;
+    case OBJ_SET:
+        set_codec.pack(pk, e);
+        break;
+    case OBJ_ZSET:
+        zset_codec.pack(pk, e);
+        break;
     default:
-        msgpack_pack_nil(pk); /* types of later issues add their case here */
+        msgpack_pack_nil(pk);
         break;
     }
 }
@@ -196,6 +206,18 @@ static const char *decode_entry(db *d, const msgpack_object *o, uint64_t seed)
             }
         }
         db_set_obj(d, key, klen, OBJ_HASH, khash_enc(h), h, deadline);
+        return NULL;
+    }
+    case OBJ_LIST:
+    case OBJ_SET:
+    case OBJ_ZSET: {
+        const type_codec *tc = type == OBJ_LIST ? &list_codec : type == OBJ_SET ? &set_codec : &zset_codec;
+        const char *why = NULL;
+        int enc_out = 0;
+        void *obj = tc->unpack(v, (int)enc, seed, &enc_out, &why);
+        if (obj == NULL)
+            return why ? why : "a value could not be decoded";
+        db_set_obj(d, key, klen, (int)type, enc_out, obj, deadline);
         return NULL;
     }
     default:

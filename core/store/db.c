@@ -12,9 +12,9 @@
 
 const obj_ops *const obj_ops_by_type[5] = {
     [OBJ_STRING] = NULL,
-    [OBJ_LIST] = NULL,
-    [OBJ_SET] = NULL,
-    [OBJ_ZSET] = NULL,
+    [OBJ_LIST] = &list_obj_ops,
+    [OBJ_SET] = &set_obj_ops,
+    [OBJ_ZSET] = &zset_obj_ops,
     [OBJ_HASH] = &hash_obj_ops,
 };
 

@@ -1,0 +1,6 @@
+/* Placeholder: the zset commands land with their implementation. */
+#include "core/cmd/cmd.h"
+
+const cmd_def cmd_zset[] = {
+    {0},
+};

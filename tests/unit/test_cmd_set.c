@@ -1,0 +1,2 @@
+/* Placeholder: tests land with the implementation. */
+#include <criterion/criterion.h>
