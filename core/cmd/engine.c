@@ -261,11 +261,17 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     engine_set_databases(e, ENGINE_DEFAULT_DBS);
     e->cfg.hash_max_listpack_entries = 512; /* Redis 7.0's built-in default */
     e->cfg.hash_max_listpack_value = 64;
+    e->cfg.list_max_listpack_size = -2;
+    e->cfg.list_compress_depth = 0;
+    e->cfg.zset_max_listpack_entries = 128;
+    e->cfg.zset_max_listpack_value = 64;
+    e->cfg.set_max_intset_entries = 512;
     e->cfg.proto_max_bulk_len = 512LL * 1024 * 1024;
     e->cfg.requirepass = NULL;
     e->cfg.active_expire_effort = 1;
     e->cfg.hz = 10;
     e->next_client_id = 1;
+    e->active_expire_enabled = true;
     e->start_ms = now_ms;
     e->lastsave_ms = now_ms;
     build_registry(e);
@@ -611,7 +617,7 @@ void engine_tick(engine *e, int64_t now_ms)
     for (int i = 0; i < e->ndbs; i++) {
         db *d = engine_db(e, i);
         db_set_clock(d, now_ms);
-        if (db_expires_count(d))
+        if (e->active_expire_enabled && db_expires_count(d))
             e->stats.expired_by_cycle += db_active_expire(d, &e->rng, now_ms, loops);
         db_rehash_step(d, 100);
     }

@@ -23,6 +23,11 @@
 typedef struct engine_config {
     long long hash_max_listpack_entries; /* 128 */
     long long hash_max_listpack_value;   /* 64 */
+    long long list_max_listpack_size;    /* -2: 8 KiB per quicklist node */
+    long long list_compress_depth;       /* 0 (accepted, not used: nodes are never compressed) */
+    long long zset_max_listpack_entries; /* 128 */
+    long long zset_max_listpack_value;   /* 64 */
+    long long set_max_intset_entries;    /* 512 */
     long long proto_max_bulk_len;        /* 512 MiB: longest string a command may build */
     char *requirepass;                   /* NULL: no password */
     long long active_expire_effort;      /* 1..10, Redis's; scales the expire cycle */
@@ -127,6 +132,7 @@ typedef struct engine {
     uint64_t nclients;
     uint64_t next_client_id;
 
+    bool active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off */
     int64_t start_ms;    /* first time seen, for uptime */
     int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
     int64_t now_ms;      /* the latest time seen */

@@ -14,7 +14,10 @@
 #include "core/cmd/cmd.h"
 #include "core/cmd/engine.h"
 #include "core/cmd/info.h"
+#include "core/store/codec.h"
 #include "core/store/hash.h"
+
+#include <xxhash.h>
 
 /* ------------------------------------------------------------------------ */
 /* DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE */
@@ -225,6 +228,159 @@ static void debug_sleep(cmd_ctx *x)
     reply_ok(x);
 }
 
+/* DEBUG RELOAD: every database through a snapshot image and back (the
+ * codec's round trip, live). */
+static int reload_write(void *ctx, const char *buf, size_t len)
+{
+    kbuf_append(ctx, buf, len);
+    return 0;
+}
+
+static void debug_reload(cmd_ctx *x)
+{
+    engine *e = x->eng;
+    for (int i = 0; i < e->ndbs; i++) {
+        db *d = engine_db(e, i);
+        kbuf img = KBUF_INIT;
+        codec_encode_db(d, reload_write, &img);
+        /* Rebuild the db empty, keeping its identity and hooks. */
+        db_stats stats = d->stats;
+        db_modified_fn *hook = d->on_modified;
+        void *hook_ctx = d->hook_ctx;
+        int id = d->id;
+        uint32_t clock = d->lru_clock;
+        db_flush(d);
+        uint64_t seed = kprng_next(x->rng);
+        const char *err = codec_decode_db(d, img.data, img.len, seed);
+        d->stats = stats;
+        d->on_modified = hook;
+        d->hook_ctx = hook_ctx;
+        d->id = id;
+        d->lru_clock = clock;
+        kbuf_free(&img);
+        if (err) {
+            reply_errorf(x, "Error trying to load the snapshot image: %s", err);
+            return;
+        }
+    }
+    reply_ok(x);
+}
+
+/* DEBUG DIGEST / DIGEST-VALUE: order-independent signatures of the data,
+ * 40 hex characters like Redis's (all zeros for nothing). Values are
+ * hashed by content, not encoding: strings by their bytes, hashes by the
+ * xor of their field/value pairs; other types by their snapshot form. */
+typedef struct digest {
+    uint64_t a, b, c;
+} digest;
+
+static void mix(digest *dg, const void *p, size_t len, uint64_t salt)
+{
+    XXH128_hash_t h = XXH3_128bits_withSeed(p, len, salt);
+    dg->a ^= h.low64;
+    dg->b ^= h.high64;
+    dg->c ^= XXH3_64bits_withSeed(p, len, salt ^ 0x9e3779b97f4a7c15ULL);
+}
+
+static void pair_cb(void *ctx, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    digest *dg = ctx;
+    kbuf b = KBUF_INIT;
+    char n[24];
+    size_t nl = resp_ll2str(n, (long long)flen);
+    kbuf_append(&b, n, nl);
+    kbuf_putc(&b, ':');
+    kbuf_append(&b, f, flen);
+    kbuf_append(&b, v, vlen);
+    mix(dg, b.data, b.len, 2);
+    kbuf_free(&b);
+}
+
+static digest value_digest(const kentry *e)
+{
+    digest dg = {0, 0, 0};
+    if (kentry_type(e) == OBJ_STRING) {
+        char tmp[KSTR_TMP];
+        const char *p;
+        size_t n = kentry_str(e, &p, tmp);
+        mix(&dg, p, n, 1);
+    } else if (kentry_type(e) == OBJ_HASH) {
+        khash_for_each(kentry_obj(e), pair_cb, &dg);
+    } else {
+        kbuf b = KBUF_INIT;
+        codec_encode_entry(e, reload_write, &b);
+        mix(&dg, b.data, b.len, 3);
+        kbuf_free(&b);
+    }
+    /* The type is part of the value's identity. */
+    uint8_t t = (uint8_t)kentry_type(e);
+    mix(&dg, &t, 1, 4);
+    return dg;
+}
+
+static void reply_digest(cmd_ctx *x, digest dg)
+{
+    char hex[41];
+    if (dg.a == 0 && dg.b == 0 && dg.c == 0) {
+        memset(hex, '0', 40);
+    } else {
+        snprintf(hex, sizeof(hex), "%016llx%016llx%08llx", (unsigned long long)dg.a,
+                 (unsigned long long)dg.b, (unsigned long long)(dg.c & 0xffffffffULL));
+    }
+    resp_add_simple(x->out, hex, 40);
+}
+
+typedef struct db_digest_ctx {
+    digest all;
+} db_digest_ctx;
+
+static void db_digest_cb(void *ctx, kentry *e)
+{
+    db_digest_ctx *c = ctx;
+    digest v = value_digest(e);
+    /* Key, value and deadline together, then xor into the whole. */
+    digest k = {0, 0, 0};
+    mix(&k, kentry_key(e), kentry_klen(e), 5);
+    int64_t dl = kentry_deadline(e);
+    uint64_t parts[5] = {v.a, v.b, v.c, (uint64_t)dl, k.a ^ k.b};
+    digest one = {0, 0, 0};
+    mix(&one, parts, sizeof(parts), 6);
+    c->all.a ^= one.a;
+    c->all.b ^= one.b;
+    c->all.c ^= one.c;
+}
+
+static void debug_digest(cmd_ctx *x)
+{
+    db_digest_ctx c = {{0, 0, 0}};
+    for (int i = 0; i < x->eng->ndbs; i++) {
+        db *d = engine_db(x->eng, i);
+        if (db_size(d) == 0)
+            continue;
+        db_digest_ctx one = {{0, 0, 0}};
+        db_for_each(d, db_digest_cb, &one);
+        uint64_t parts[4] = {one.all.a, one.all.b, one.all.c, (uint64_t)i};
+        digest dd = {0, 0, 0};
+        mix(&dd, parts, sizeof(parts), 7);
+        c.all.a ^= dd.a;
+        c.all.b ^= dd.b;
+        c.all.c ^= dd.c;
+    }
+    reply_digest(x, c.all);
+}
+
+static void debug_digest_value(cmd_ctx *x)
+{
+    reply_array(x, x->argc - 2);
+    for (int j = 2; j < x->argc; j++) {
+        kentry *e = db_find(x->db, x->argv[j].ptr, x->argv[j].len, x->now_ms);
+        digest dg = {0, 0, 0};
+        if (e)
+            dg = value_digest(e);
+        reply_digest(x, dg);
+    }
+}
+
 static void debug_cmd(cmd_ctx *x)
 {
     const resp_slice *sub = &x->argv[1];
@@ -234,6 +390,16 @@ static void debug_cmd(cmd_ctx *x)
             "    Show low level info about `key` and associated value.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not",
+            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+            "    default.",
+            "RELOAD",
+            "    Save every database to a snapshot image in memory and load it back.",
+            "DIGEST",
+            "    Output a hex signature representing the current DB content.",
+            "DIGEST-VALUE <key-1> ... <key-N>",
+            "    Output a hex signature of the values of all the specified keys.",
             NULL,
         };
         reply_help(x, help);
@@ -241,6 +407,18 @@ static void debug_cmd(cmd_ctx *x)
         debug_object(x);
     } else if (arg_is(sub, "sleep") && x->argc == 3) {
         debug_sleep(x);
+    } else if (arg_is(sub, "set-active-expire") && x->argc == 3) {
+        long long v;
+        if (!arg_ll(x, &x->argv[2], &v, NULL))
+            return;
+        x->eng->active_expire_enabled = v != 0;
+        reply_ok(x);
+    } else if (arg_is(sub, "reload") && x->argc == 2) {
+        debug_reload(x);
+    } else if (arg_is(sub, "digest") && x->argc == 2) {
+        debug_digest(x);
+    } else if (arg_is(sub, "digest-value") && x->argc >= 2) {
+        debug_digest_value(x);
     } else {
         subcommand_syntax_error(x);
     }

@@ -545,11 +545,16 @@ Test(debug, sleep_object_help)
     EXPECT(&h, "DEBUG OBJECT a b",
            "-ERR unknown subcommand or wrong number of arguments for 'OBJECT'. Try DEBUG HELP.\r\n");
     EXPECT(&h, "DEBUG", "-ERR wrong number of arguments for 'debug' command\r\n");
-    EXPECT(&h, "DEBUG HELP",
-           "*7\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
-           "+OBJECT <key>\r\n+    Show low level info about `key` and associated value.\r\n"
-           "+SLEEP <seconds>\r\n+    Stop the server for <seconds>. Decimals allowed.\r\n"
-           "+HELP\r\n+    Prints this help.\r\n");
+    const char *help = h_run(&h, "DEBUG HELP");
+    cr_assert(!strncmp(help, "*17\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                             "+OBJECT <key>\r\n+    Show low level info about `key` and associated value.\r\n"
+                             "+SLEEP <seconds>\r\n+    Stop the server for <seconds>. Decimals allowed.\r\n",
+                       strlen("*17\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                              "+OBJECT <key>\r\n+    Show low level info about `key` and associated value.\r\n"
+                              "+SLEEP <seconds>\r\n+    Stop the server for <seconds>. Decimals allowed.\r\n")),
+              "%s", help);
+    cr_assert(strstr(help, "+SET-ACTIVE-EXPIRE <0|1>\r\n"));
+    cr_assert(strstr(help, "+HELP\r\n+    Prints this help.\r\n"));
     h_free(&h);
 }
 
@@ -1082,5 +1087,68 @@ Test(function, flush_list_stats_without_scripting)
            "*4\r\n$15\r\nlibraries_count\r\n:0\r\n$15\r\nfunctions_count\r\n:0\r\n");
     EXPECT(&h, "FUNCTION LOAD x", "-ERR unknown subcommand 'LOAD'. Try FUNCTION HELP.\r\n");
     EXPECT(&h, "FUNCTION", "-ERR wrong number of arguments for 'function' command\r\n");
+    h_free(&h);
+}
+
+Test(debug, reload_keeps_data_and_digest)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "DEBUG DIGEST", "+0000000000000000000000000000000000000000\r\n");
+    EXPECT(&h, "SET s hello", "+OK\r\n");
+    EXPECT(&h, "SET n 42 PX 100000", "+OK\r\n");
+    EXPECT(&h, "HSET h a 1 b 2", ":2\r\n");
+    EXPECT(&h, "SELECT 4", "+OK\r\n");
+    EXPECT(&h, "SET other x", "+OK\r\n");
+    EXPECT(&h, "SELECT 0", "+OK\r\n");
+    char before[64];
+    snprintf(before, sizeof(before), "%s", h_run(&h, "DEBUG DIGEST"));
+    cr_assert_eq(strlen(before), 43);
+    EXPECT(&h, "DEBUG RELOAD", "+OK\r\n");
+    EXPECT(&h, "DEBUG DIGEST", before);
+    EXPECT(&h, "GET s", "$5\r\nhello\r\n");
+    EXPECT(&h, "PTTL n", ":100000\r\n");
+    EXPECT(&h, "HGET h b", "$1\r\n2\r\n");
+    EXPECT(&h, "SELECT 4", "+OK\r\n");
+    EXPECT(&h, "GET other", "$1\r\nx\r\n");
+    /* Any change changes the digest; undoing it restores it. */
+    EXPECT(&h, "SET other y", "+OK\r\n");
+    cr_assert_str_neq(h_run(&h, "DEBUG DIGEST"), before);
+    EXPECT(&h, "SET other x", "+OK\r\n");
+    EXPECT(&h, "DEBUG DIGEST", before);
+    h_free(&h);
+}
+
+Test(debug, digest_value_ignores_encoding)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "SET a 123", "+OK\r\n");
+    EXPECT(&h, "SET b 12", "+OK\r\n");
+    EXPECT(&h, "APPEND b 3", ":3\r\n"); /* raw "123" */
+    char da[64], dbv[64];
+    snprintf(da, sizeof(da), "%s", h_run(&h, "DEBUG DIGEST-VALUE a"));
+    snprintf(dbv, sizeof(dbv), "%s", h_run(&h, "DEBUG DIGEST-VALUE b"));
+    cr_assert_str_eq(da, dbv);
+    EXPECT(&h, "DEBUG DIGEST-VALUE nosuch",
+           "*1\r\n+0000000000000000000000000000000000000000\r\n");
+    h_free(&h);
+}
+
+Test(debug, set_active_expire_stops_the_cycle)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "DEBUG SET-ACTIVE-EXPIRE 0", "+OK\r\n");
+    for (int i = 0; i < 50; i++)
+        h_runf(&h, "SET k%d v PX 10", i);
+    h.now_ms += 1000;
+    for (int i = 0; i < 10; i++)
+        engine_tick(&h.e, h.now_ms);
+    cr_assert_eq(db_size(&h.e.db), 50);
+    EXPECT(&h, "DEBUG SET-ACTIVE-EXPIRE 1", "+OK\r\n");
+    for (int i = 0; i < 10; i++)
+        engine_tick(&h.e, h.now_ms);
+    cr_assert_eq(db_size(&h.e.db), 0);
     h_free(&h);
 }
