@@ -175,10 +175,12 @@ static const char *decode_entry(db *d, const msgpack_object *o, uint64_t seed)
                 return "an int-encoded string is not an integer";
             db_set_int(d, key, klen, n, deadline);
         } else if (is_bin(v)) {
+            /* Each encoding as it was: an EMBSTR may hold digits
+             * (INCRBYFLOAT's "3"), which db_set_str would make an INT. */
             if (enc == ENC_RAW)
                 db_set_str_raw(d, key, klen, bin_ptr(v), bin_len(v), deadline);
             else if (enc == ENC_EMBSTR)
-                db_set_str(d, key, klen, bin_ptr(v), bin_len(v), deadline);
+                db_set_str_noint(d, key, klen, bin_ptr(v), bin_len(v), deadline);
             else
                 return "a string has an unknown encoding";
         } else {
@@ -225,8 +227,94 @@ static const char *decode_entry(db *d, const msgpack_object *o, uint64_t seed)
     }
 }
 
+static uint64_t be_read(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < n; k++)
+        v = (v << 8) | p[k];
+    return v;
+}
+
+/* Walks the msgpack objects in buf[0..len) without building them and
+ * checks every array and map count against the bytes that are left (each
+ * element takes at least one byte). msgpack-c allocates an array's storage
+ * from its count before reading the elements, so a damaged count would
+ * otherwise allocate gigabytes. Returns false if the bytes cannot be what
+ * they claim. */
+static bool msgpack_counts_sane(const unsigned char *p, size_t len)
+{
+    /* Elements still to read at each open level; the bytes bound the
+     * total, so the stack is bounded by the nesting the data has. */
+    uint64_t stack[64];
+    int depth = 0;
+    size_t i = 0;
+#define NEED(n)                                                                                    \
+    do {                                                                                           \
+        if (len - i < (size_t)(n))                                                                 \
+            return false;                                                                          \
+    } while (0)
+    while (i < len) {
+        unsigned char t = p[i];
+        uint64_t count = 0; /* children of this object */
+        size_t head = 1, body = 0;
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+            /* fixint, nil, bool */
+        } else if (t >= 0xa0 && t <= 0xbf) {
+            body = t & 0x1f;
+        } else if (t >= 0x90 && t <= 0x9f) {
+            count = t & 0x0f;
+        } else if (t >= 0x80 && t <= 0x8f) {
+            count = 2u * (t & 0x0f);
+        } else {
+            switch (t) {
+            case 0xc4: case 0xd9: head = 2; NEED(2); body = p[i + 1]; break;
+            case 0xc5: case 0xda: head = 3; NEED(3); body = (size_t)be_read(p + i + 1, 2); break;
+            case 0xc6: case 0xdb: head = 5; NEED(5); body = (size_t)be_read(p + i + 1, 4); break;
+            case 0xcc: case 0xd0: body = 1; break;
+            case 0xcd: case 0xd1: body = 2; break;
+            case 0xca: case 0xce: case 0xd2: body = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: body = 8; break;
+            case 0xd4: body = 2; break;
+            case 0xd5: body = 3; break;
+            case 0xd6: body = 5; break;
+            case 0xd7: body = 9; break;
+            case 0xd8: body = 17; break;
+            case 0xc7: head = 2; NEED(2); body = (size_t)p[i + 1] + 1; break;
+            case 0xc8: head = 3; NEED(3); body = (size_t)be_read(p + i + 1, 2) + 1; break;
+            case 0xc9: head = 5; NEED(5); body = (size_t)be_read(p + i + 1, 4) + 1; break;
+            case 0xdc: head = 3; NEED(3); count = be_read(p + i + 1, 2); break;
+            case 0xdd: head = 5; NEED(5); count = be_read(p + i + 1, 4); break;
+            case 0xde: head = 3; NEED(3); count = 2 * be_read(p + i + 1, 2); break;
+            case 0xdf: head = 5; NEED(5); count = 2 * be_read(p + i + 1, 4); break;
+            default: return false; /* 0xc1: never used */
+            }
+        }
+        NEED(head + body);
+        i += head + body;
+        if (count > len - i)
+            return false;
+        /* This object fills one slot of its parent... */
+        if (depth > 0)
+            stack[depth - 1]--;
+        /* ...and opens a level for its children. */
+        if (count > 0) {
+            if (depth == (int)(sizeof(stack) / sizeof(stack[0])))
+                return false;
+            stack[depth++] = count;
+        }
+        while (depth > 0 && stack[depth - 1] == 0)
+            depth--;
+    }
+    /* Open levels at the end: a truncated image, which the decoder reports
+     * with its own words. */
+    return true;
+#undef NEED
+}
+
 const char *codec_decode_db(db *d, const char *buf, size_t len, uint64_t seed)
 {
+    if (!msgpack_counts_sane((const unsigned char *)buf, len))
+        return "image is corrupt (a count exceeds the data)";
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;

@@ -4,6 +4,7 @@
  * Redis's tests/unit/type/string.tcl and incr.tcl, plus every error path. */
 #include <limits.h>
 
+#include "core/store/codec.h"
 #include "core/store/hash.h"
 #include "engine_harness.h"
 
@@ -799,6 +800,38 @@ Test(incrbyfloat, keeps_ttl)
     EXPECT(&h, "INCRBYFLOAT f 123456789012345678", "$20\r\n123456789012345680.5\r\n");
     EXPECT(&h, "GET f", "$20\r\n123456789012345680.5\r\n");
     cr_assert_eq(deadline_of(&h, "f"), NOW + 5000);
+    h_free(&h);
+}
+
+static int snap_write(void *ctx, const char *buf, size_t len)
+{
+    kbuf_append(ctx, buf, len);
+    return 0;
+}
+
+/* A snapshot round trip (codec) keeps every string encoding as it was:
+ * INCRBYFLOAT's "3" stays an EMBSTR, it does not come back as an INT. */
+Test(incrbyfloat, result_survives_snapshot_as_embstr)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "INCRBYFLOAT f 1.5", "$3\r\n1.5\r\n");
+    EXPECT(&h, "INCRBYFLOAT f 1.5", "$1\r\n3\r\n");
+    EXPECT(&h, "SET i 3", "+OK\r\n");
+    EXPECT(&h, "SETRANGE r 0 42", ":2\r\n");
+    EXPECT(&h, "OBJECT ENCODING f", "$6\r\nembstr\r\n");
+    db *d = engine_db(&h.e, 0);
+    kbuf img = KBUF_INIT;
+    cr_assert_eq(codec_encode_db(d, snap_write, &img), 0);
+    db_flush(d);
+    const char *err = codec_decode_db(d, img.data, img.len, 99);
+    cr_assert_null(err, "%s", err);
+    kbuf_free(&img);
+    EXPECT(&h, "GET f", "$1\r\n3\r\n");
+    EXPECT(&h, "OBJECT ENCODING f", "$6\r\nembstr\r\n");
+    EXPECT(&h, "OBJECT ENCODING i", "$3\r\nint\r\n");
+    EXPECT(&h, "OBJECT ENCODING r", "$3\r\nraw\r\n");
+    EXPECT(&h, "INCRBYFLOAT f 1", "$1\r\n4\r\n");
     h_free(&h);
 }
 

@@ -28,6 +28,8 @@ static void fill(db *d)
     db_set_str_raw(d, "rawsmall", 8, "12", 2, now + 1);
     db_set_str(d, "bin\0key", 7, "v\r\n\0", 4, -1);
     db_set_str(d, "", 0, "", 0, -1);
+    /* INCRBYFLOAT's result: digits kept as an EMBSTR. */
+    db_set_str_noint(d, "embdigits", 9, "3", 1, -1);
 
     khash_limits lim = {128, 64, 77};
     khash *small = khash_new();
@@ -102,6 +104,7 @@ Test(codec, round_trip_every_type_and_encoding)
     fill(&a);
     cr_assert_eq(kentry_enc((kentry *)dict_find(&a.keys, "hbig", 4)), ENC_HASHTABLE);
     cr_assert_eq(kentry_enc((kentry *)dict_find(&a.keys, "raw", 3)), ENC_RAW);
+    cr_assert_eq(kentry_enc((kentry *)dict_find(&a.keys, "embdigits", 9)), ENC_EMBSTR);
     kbuf img = KBUF_INIT;
     cr_assert_eq(codec_encode_db(&a, to_kbuf, &img), 0);
     db_init(&b, 5);
@@ -117,6 +120,7 @@ Test(codec, round_trip_every_type_and_encoding)
     /* The same lookups as on a (a lookup may move a rehash step on). */
     dict_find(&c.keys, "hbig", 4);
     dict_find(&c.keys, "raw", 3);
+    dict_find(&c.keys, "embdigits", 9);
     kbuf img2 = KBUF_INIT;
     cr_assert_eq(codec_encode_db(&c, to_kbuf, &img2), 0);
     cr_assert_eq(img.len, img2.len);
