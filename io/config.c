@@ -191,8 +191,9 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
             return "snapshots are not available in this build: use save \"\"";
     } else if (!strcasecmp(name, "databases")) {
         WANT(1);
-        if (!parse_ll(argv[1], 1, 1, &v))
-            return "keel has one database: databases must be 1";
+        if (!parse_ll(argv[1], 1, 1024, &v))
+            return "argument must be between 1 and 1024 inclusive";
+        o->databases = (int)v;
     } else if (!strcasecmp(name, "seed")) {
         WANT(1);
         if (!parse_ll(argv[1], 1, LLONG_MAX, &v))

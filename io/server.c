@@ -15,9 +15,9 @@
 #include "io/log.h"
 
 #define READ_CHUNK (16 * 1024)
-/* Reading from a client pauses while this much of its output is unsent:
- * a client that does not read cannot make the node buffer without bound. */
-#define OUTPUT_PAUSE_BYTES (4u * 1024 * 1024)
+/* On SIGTERM/SIGINT/SHUTDOWN, clients get this long to take their replies;
+ * then the rest are closed (one that never reads must not hold the exit). */
+#define SHUTDOWN_DRAIN_MS 2000
 
 typedef struct io_server io_server;
 
@@ -47,6 +47,7 @@ struct io_server {
     io_conn *conns;
     int signals;
     bool shutting_down;
+    int64_t drain_deadline_ms; /* shutting down: close what is left then */
     bool handles_closed;
     int exit_code;
 };
@@ -67,11 +68,36 @@ void io_server_opts_default(io_server_opts *o)
     o->tcp_backlog = 511;
     o->tcp_keepalive_s = 300;
     o->hz = 10;
+    o->databases = ENGINE_DEFAULT_DBS;
     o->lim = node_limits_default();
 }
 
 static void process_actions(io_server *s);
 static void begin_shutdown(io_server *s);
+
+/* Reading from a client pauses while its output in the node is over the
+ * node's pause mark, and the node stops running its commands at the same
+ * mark: a client that does not read its replies holds at most that much in
+ * the node plus one buffer in flight, not without bound. */
+static bool output_over_pause(io_conn *c)
+{
+    uint64_t mark = node_output_pause_mark(&c->srv->n);
+    kbuf *out = node_output(&c->srv->n, c->id);
+    return mark && out && out->len > mark;
+}
+
+/* Runs the commands the node left in c's query buffer when its output went
+ * over the mark, as long as the output keeps going out. */
+static void run_pending(io_conn *c)
+{
+    io_server *s = c->srv;
+    while (!c->closing && !c->close_after && !output_over_pause(c) &&
+           node_input_pending(&s->n, c->id)) {
+        node_event ev = {.type = EV_CLIENT_DATA, .now_ms = io_wall_ms(), .conn = c->id, .nread = 0};
+        node_step(&s->n, &ev);
+        process_actions(s);
+    }
+}
 
 /* ------------------------------------------------------------------------ */
 /* Connections */
@@ -118,6 +144,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     conn_flush(c);
+    run_pending(c);
 }
 
 /* Sends what the node has for c: try_write first (most replies go out
@@ -179,6 +206,10 @@ static void process_actions(io_server *s)
         io_conn *c = conn_by_id(s, acts[i].conn);
         if (c == NULL)
             continue;
+        if (acts[i].type == ACT_CLOSE && acts[i].discard) {
+            conn_close(c); /* limits, timeout, CLIENT KILL: unsent output is dropped */
+            continue;
+        }
         if (acts[i].type == ACT_CLOSE) {
             c->close_after = true;
             uv_read_stop((uv_stream_t *)&c->tcp);
@@ -216,22 +247,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
                      .nread = (size_t)nread};
     node_step(&c->srv->n, &ev);
     process_actions(c->srv);
+    run_pending(c);
     /* Backpressure: stop reading while a lot of output is unsent. */
-    if (!c->closing) {
-        kbuf *out = node_output(&c->srv->n, c->id);
-        if (out && out->len + c->inflight.len > OUTPUT_PAUSE_BYTES && c->reading) {
-            uv_read_stop(st);
-            c->reading = false;
-        }
+    if (!c->closing && c->reading && output_over_pause(c)) {
+        uv_read_stop(st);
+        c->reading = false;
     }
 }
 
 static void start_reading(io_conn *c)
 {
-    if (c->reading || c->closing || c->close_after)
-        return;
-    kbuf *out = node_output(&c->srv->n, c->id);
-    if (out && out->len + c->inflight.len > OUTPUT_PAUSE_BYTES)
+    if (c->reading || c->closing || c->close_after || output_over_pause(c))
         return;
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
         c->reading = true;
@@ -321,6 +347,10 @@ static void on_tick(uv_timer_t *t)
     node_event ev = {.type = EV_TICK, .now_ms = io_wall_ms()};
     node_step(&s->n, &ev);
     process_actions(s);
+    if (s->shutting_down && ev.now_ms >= s->drain_deadline_ms) {
+        for (io_conn *c = s->conns; c; c = c->next_all)
+            conn_close(c);
+    }
 }
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -333,6 +363,8 @@ static void close_walk(uv_handle_t *h, void *arg)
 /* Stop accepting, flush every client's replies, close, leave the loop. */
 static void begin_shutdown(io_server *s)
 {
+    if (!s->shutting_down)
+        s->drain_deadline_ms = io_wall_ms() + SHUTDOWN_DRAIN_MS;
     s->shutting_down = true;
     for (int i = 0; i < s->nlisteners; i++)
         if (!uv_is_closing((uv_handle_t *)&s->listeners[i]))
@@ -375,6 +407,7 @@ int io_server_run(const io_server_opts *o)
         s->n.eng.cfg.requirepass = strdup(o->requirepass);
     }
     s->n.eng.cfg.hz = o->hz;
+    engine_set_databases(&s->n.eng, o->databases);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
 

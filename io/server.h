@@ -22,6 +22,7 @@ typedef struct io_server_opts {
     uint64_t seed;        /* 0 = from the OS */
     node_limits lim;
     const char *requirepass;
+    int databases;        /* `databases`: 16 */
     /* Called once the listeners are up (tests and logs use it). */
     void (*on_ready)(void *ctx, int port);
     void *ctx;

@@ -12,6 +12,10 @@ import re
 import sys
 
 SYNTH = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+# Python unittest (the integration tests): "Ran N tests", then "OK" or
+# "FAILED (failures=F, errors=E, skipped=S)".
+RAN = re.compile(r"^Ran (\d+) tests? in", re.M)
+UNITTEST_BAD = re.compile(r"^FAILED \(([^)]*)\)", re.M)
 
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
@@ -25,8 +29,26 @@ for d in sys.argv[1:]:
             t = json.loads(line)
             out = (t.get("stdout") or "") + (t.get("stderr") or "")
             res = t.get("result")
-            m = SYNTH.search(re.sub(r"\x1b\[[0-9;]*m", "", out))
-            if m:
+            clean = re.sub(r"\x1b\[[0-9;]*m", "", out)
+            m = SYNTH.search(clean)
+            ran = RAN.search(clean)
+            if ran and not m:
+                n = int(ran.group(1))
+                bad = skip = 0
+                fm = UNITTEST_BAD.search(clean)
+                for part in (fm.group(1).split(",") if fm else []):
+                    k, _, v = part.strip().partition("=")
+                    if k in ("failures", "errors", "unexpected successes"):
+                        bad += int(v)
+                sk = re.search(r"skipped=(\d+)", clean)
+                if sk:
+                    skip = int(sk.group(1))
+                passed += max(n - bad - skip, 0)
+                failed += bad
+                skipped += skip
+                if res not in ("OK", "EXPECTEDFAIL", "SKIP") and bad == 0:
+                    failed += 1
+            elif m:
                 _, p, fl, cr = map(int, m.groups())
                 passed += p
                 failed += fl + cr

@@ -14,6 +14,7 @@ struct node_conn {
     kbuf query;
     kbuf out;
     bool closing;          /* ACT_CLOSE was emitted: ignore further input */
+    bool paused;           /* stopped at the pause mark with input left */
     int64_t soft_since_ms; /* when output first went over the soft limit, -1 if not */
 };
 
@@ -35,6 +36,7 @@ node_limits node_limits_default(void)
         .output_hard_bytes = 0,
         .output_soft_bytes = 0,
         .output_soft_ms = 0,
+        .output_pause_bytes = 4u * 1024 * 1024,
     };
     return l;
 }
@@ -83,7 +85,7 @@ static node_conn *find_conn(node *n, conn_id id)
     return (node_conn *)dict_find(&n->conns, (const char *)&id, sizeof(id));
 }
 
-static void emit(node *n, node_action_type type, conn_id c)
+static void emit_action(node *n, node_action_type type, conn_id c, bool discard)
 {
     if (n->noutbox == n->capoutbox) {
         n->capoutbox = n->capoutbox ? n->capoutbox * 2 : 16;
@@ -91,8 +93,14 @@ static void emit(node *n, node_action_type type, conn_id c)
         if (n->outbox == NULL)
             abort();
     }
-    n->outbox[n->noutbox++] = (node_action){type, c};
+    n->outbox[n->noutbox++] = (node_action){type, c, discard};
 }
+
+static void emit(node *n, node_action_type type, conn_id c) { emit_action(n, type, c, false); }
+
+/* Closes c at once, without sending what is unsent (Redis frees such
+ * clients rather than flushing them). */
+static void emit_close_now(node *n, conn_id c) { emit_action(n, ACT_CLOSE, c, true); }
 
 conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *laddr, int fd,
                          const char **reject)
@@ -151,6 +159,24 @@ void node_output_sent(node *n, conn_id id, size_t len)
         c->soft_since_ms = -1;
 }
 
+uint64_t node_output_pause_mark(const node *n)
+{
+    uint64_t mark = n->lim.output_pause_bytes;
+    if (mark == 0)
+        return 0;
+    if (n->lim.output_hard_bytes > mark)
+        mark = n->lim.output_hard_bytes;
+    if (n->lim.output_soft_bytes > mark)
+        mark = n->lim.output_soft_bytes;
+    return mark;
+}
+
+bool node_input_pending(node *n, conn_id id)
+{
+    node_conn *c = find_conn(n, id);
+    return c && c->paused && !c->closing;
+}
+
 client *node_client(node *n, conn_id id)
 {
     node_conn *c = find_conn(n, id);
@@ -163,7 +189,7 @@ static void drop(node *n, node_conn *c)
     kbuf_clear(&c->out);
     if (!c->closing) {
         c->closing = true;
-        emit(n, ACT_CLOSE, c->id);
+        emit_close_now(n, c->id);
     }
 }
 
@@ -198,7 +224,7 @@ static void close_killed_cb(void *ctx, dict_node *d)
     node_conn *c = (node_conn *)d;
     if ((c->cl->flags & CLIENT_KILLED) && !c->closing) {
         c->closing = true;
-        emit(n, ACT_CLOSE, c->id);
+        emit_close_now(n, c->id);
     }
 }
 
@@ -211,7 +237,15 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
         return;
     bool killed = false;
     size_t done = 0;
+    uint64_t mark = node_output_pause_mark(n);
+    c->paused = false;
     for (;;) {
+        /* A client that does not read its replies stops here until the
+         * driver has taken them (node_input_pending). */
+        if (mark && c->out.len > mark) {
+            c->paused = done < c->query.len;
+            break;
+        }
         resp_command cmd;
         c->parser.auth_required = !c->cl->authenticated;
         int r = resp_parse(&c->parser, c->query.data + done, c->query.len - done, &cmd);
@@ -259,11 +293,11 @@ static void tick_conn_cb(void *ctx, dict_node *d)
     node_conn *c = (node_conn *)d;
     if (c->closing)
         return;
-    if (n->lim.idle_timeout_ms > 0 && n->now_ms - c->cl->last_ms > n->lim.idle_timeout_ms &&
-        !(c->cl->flags & CLIENT_MULTI)) {
+    /* As Redis: a client inside MULTI is timed out too. */
+    if (n->lim.idle_timeout_ms > 0 && n->now_ms - c->cl->last_ms > n->lim.idle_timeout_ms) {
         n->stats.timeouts++;
         c->closing = true;
-        emit(n, ACT_CLOSE, c->id);
+        emit_close_now(n, c->id);
         return;
     }
     check_output(n, c);

@@ -48,6 +48,8 @@ typedef enum node_action_type {
 typedef struct node_action {
     node_action_type type;
     conn_id conn;
+    bool discard; /* ACT_CLOSE: close at once, dropping unsent output (limits,
+                   * timeout, CLIENT KILL), as Redis frees such clients */
 } node_action;
 
 /* Limits the node enforces per connection (Redis's names). */
@@ -58,6 +60,9 @@ typedef struct node_limits {
     uint64_t output_hard_bytes;  /* client-output-buffer-limit normal hard (0 = none) */
     uint64_t output_soft_bytes;  /* ... soft (0 = none) */
     int64_t output_soft_ms;      /* ... soft seconds, in ms */
+    uint64_t output_pause_bytes; /* stop running a client's commands while this
+                                  * much of its output is unsent (0 = never);
+                                  * see node_output_pause_mark() */
 } node_limits;
 
 typedef struct node_conn node_conn;
@@ -111,6 +116,19 @@ static inline void node_actions_clear(node *n) { n->noutbox = 0; }
 kbuf *node_output(node *n, conn_id c);
 /* The driver sent the first `len` bytes of node_output(). */
 void node_output_sent(node *n, conn_id c, size_t len);
+
+/* Backpressure for clients that do not read their replies. Once a
+ * client's node_output() is over this mark (0 = never) the node stops
+ * running its commands and the driver stops reading from it. The mark is
+ * output_pause_bytes, or the client-output-buffer-limit if that is higher,
+ * so that the limit still sees the output it is about. */
+uint64_t node_output_pause_mark(const node *n);
+
+/* True when the node stopped running conn's commands at the pause mark with
+ * input left: once the driver has taken the output (node_output() under
+ * the mark again), it steps a CLIENT_DATA event with nread 0 to run the
+ * rest. */
+bool node_input_pending(node *n, conn_id c);
 
 /* The engine client behind a connection (for the driver's bookkeeping). */
 client *node_client(node *n, conn_id c);

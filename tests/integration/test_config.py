@@ -1,0 +1,176 @@
+"""keel-server's configuration: a redis.conf-style file with Redis's quoting,
+start-up refused on a bad directive (file, line and reason), and flags that
+override the file."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+from keelserver import KeelServer, main, server_binary
+
+PASSWORD = 'p@ss "word"!'
+
+GOOD_CONF = r"""# keel integration test: every line is Redis's syntax
+   # an indented comment, then blank lines
+
+port 6379
+bind 127.0.0.1
+maxclients "3"
+timeout 0
+requirepass "p@ss \"word\"\x21"
+client-output-buffer-limit normal 1mb 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60
+proto-max-bulk-len '2mb'
+loglevel 'notice'
+tcp-keepalive 60
+	hz   20
+save ""
+appendonly no
+protected-mode yes
+daemonize no
+"""
+
+
+def write_conf(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".conf", prefix="keel-it-", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+class ConfigFileTest(unittest.TestCase):
+    def setUp(self):
+        self.conf = write_conf(GOOD_CONF)
+
+    def tearDown(self):
+        os.unlink(self.conf)
+
+    def authed(self, server, password=PASSWORD):
+        c = server.conn()
+        self.assertEqual(c.cmd("AUTH", password), b"+OK\r\n")
+        return c
+
+    def test_directives_and_quoting(self):
+        with KeelServer(config=self.conf) as server:
+            # --port 0 (a flag) won over the file's port 6379.
+            self.assertNotEqual(server.port, 6379)
+            c = server.conn()
+            # requirepass, with \" and \x21 unquoted as Redis does.
+            self.assertEqual(c.cmd("PING"), b"-NOAUTH Authentication required.\r\n")
+            self.assertEqual(c.cmd("AUTH", 'p@ss \\"word\\"\\x21'),
+                             b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+            self.assertEqual(c.cmd("AUTH", PASSWORD), b"+OK\r\n")
+            self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
+            # proto-max-bulk-len '2mb': a 3 MB bulk is refused.
+            big = self.authed(server)
+            big.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n")
+            self.assertTrue(big.closed_by_peer(5))
+            self.assertEqual(big.buf, b"-ERR Protocol error: invalid bulk length\r\n")
+            big.close()
+            # maxclients "3": c plus two more, then refused.
+            more = [server.conn() for _ in range(2)]
+            for m in more:
+                self.assertEqual(m.cmd("AUTH", PASSWORD), b"+OK\r\n")
+            extra = server.conn()
+            self.assertTrue(extra.closed_by_peer(5))
+            self.assertEqual(extra.buf, b"-ERR max number of clients reached\r\n")
+            extra.close()
+            for m in more + [c]:
+                m.close()
+        self.assertEqual(server.returncode, 0)
+
+    def test_flags_override_the_file(self):
+        with KeelServer("--maxclients", "5", "--requirepass", "flagpass", config=self.conf) as server:
+            conns = [server.conn() for _ in range(5)]
+            try:
+                self.assertEqual(conns[0].cmd("AUTH", PASSWORD),
+                                 b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+                for c in conns:
+                    self.assertEqual(c.cmd("AUTH", "flagpass"), b"+OK\r\n")
+                extra = server.conn()
+                self.assertTrue(extra.closed_by_peer(5))
+                self.assertEqual(extra.buf, b"-ERR max number of clients reached\r\n")
+                extra.close()
+            finally:
+                for c in conns:
+                    c.close()
+        self.assertEqual(server.returncode, 0)
+
+
+class BadConfigTest(unittest.TestCase):
+    def start_fails(self, args):
+        """Runs keel-server, which must refuse to start; returns its output."""
+        cmd = [server_binary()] + args
+        # Should it start after all, it listens on loopback only, on a port
+        # the OS picks, and is killed at the timeout.
+        cmd += ["--bind", "127.0.0.1", "--port", "0"] if "--bind" not in args else []
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            self.fail("keel-server started with %r" % args)
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        self.assertNotEqual(p.returncode, 0, out + err)
+        self.assertNotIn("Ready to accept connections", out + err)
+        return out + err
+
+    def check_line(self, lines, bad_line, reason):
+        text = "\n".join(lines) + "\n"
+        path = write_conf(text)
+        try:
+            out = self.start_fails([path])
+        finally:
+            os.unlink(path)
+        lineno = lines.index(bad_line) + 1
+        self.assertIn("FATAL CONFIG", out)
+        self.assertIn(path, out)
+        self.assertIn("at line %d" % lineno, out)
+        self.assertIn(">>> '%s'" % bad_line.strip(), out)
+        self.assertIn(reason, out)
+
+    def test_bad_directives_stop_start_up(self):
+        good = ["# a comment", "bind 127.0.0.1", "timeout 0", ""]
+        cases = [
+            ("maxclients abc", "argument"),
+            ("maxclients 0", "argument must be between 1 and"),
+            ("nosuchdirective yes", "Bad directive or wrong number of arguments"),
+            ('requirepass "abc', "Unbalanced quotes in configuration line"),
+            ("requirepass 'a'b", "Unbalanced quotes in configuration line"),
+            ("timeout", "wrong number of arguments"),
+            ("client-output-buffer-limit normal 1mb", "wrong number of arguments"),
+            ("client-output-buffer-limit nosuch 1mb 0 0", "Invalid client class"),
+            ("appendonly maybe", "argument must be 'yes' or 'no'"),
+            ("port 70000", "argument must be between 0 and 65535 inclusive"),
+            ("proto-max-bulk-len 12q", "memory value"),
+        ]
+        for bad, reason in cases:
+            with self.subTest(bad):
+                self.check_line(good + [bad, "hz 10"], bad, reason)
+
+    def test_bad_flag_stops_start_up(self):
+        out = self.start_fails(["--maxclients", "zero"])
+        self.assertIn("--maxclients", out)
+        self.assertIn("argument", out)
+        out = self.start_fails(["--nosuchflag", "1"])
+        self.assertIn("--nosuchflag", out)
+        self.assertIn("Bad directive", out)
+
+    def test_missing_file_stops_start_up(self):
+        path = os.path.join(tempfile.gettempdir(), "keel-it-no-such-file.conf")
+        out = self.start_fails([path])
+        self.assertIn(path, out)
+        self.assertIn("No such file or directory", out)
+
+    def test_flag_error_after_a_good_file(self):
+        path = write_conf(GOOD_CONF)
+        try:
+            out = self.start_fails([path, "--hz", "1000"])
+        finally:
+            os.unlink(path)
+        self.assertIn("--hz", out)
+        self.assertIn("argument must be between 1 and 500 inclusive", out)
+
+
+if __name__ == "__main__":
+    main()
