@@ -84,7 +84,12 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         if (argc != (n) + 1)                                                                       \
             return "wrong number of arguments";                                                   \
     } while (0)
-    if (!strcasecmp(name, "port")) {
+    if (!strcasecmp(name, "http-port")) {
+        WANT(1);
+        if (!parse_ll(argv[1], -1, 65535, &v))
+            return "argument must be between -1 and 65535 inclusive (-1: off)";
+        o->http_port = (int)v;
+    } else if (!strcasecmp(name, "port")) {
         WANT(1);
         if (!parse_ll(argv[1], 0, 65535, &v))
             return "argument must be between 0 and 65535 inclusive";

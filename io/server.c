@@ -12,7 +12,12 @@
 #include <time.h>
 #include <uv.h>
 
+#include "core/cmd/info.h"
+#include "io/http.h"
 #include "io/log.h"
+
+#include <malloc.h>
+#include <sys/resource.h>
 
 #define READ_CHUNK (16 * 1024)
 /* On SIGTERM/SIGINT/SHUTDOWN, clients get this long to take their replies;
@@ -49,6 +54,10 @@ struct io_server {
     bool shutting_down;
     int64_t drain_deadline_ms; /* shutting down: close what is left then */
     bool handles_closed;
+    http_server *http;
+    int bound_port;
+    int http_bound_port;
+    info_provider info;
     int exit_code;
 };
 
@@ -67,6 +76,7 @@ void io_server_opts_default(io_server_opts *o)
     o->port = 6379;
     o->tcp_backlog = 511;
     o->tcp_keepalive_s = 300;
+    o->http_port = -1;
     o->hz = 10;
     o->databases = ENGINE_DEFAULT_DBS;
     o->lim = node_limits_default();
@@ -377,6 +387,8 @@ static void begin_shutdown(io_server *s)
     }
     if (s->conns == NULL && !s->handles_closed) {
         s->handles_closed = true;
+        http_close(s->http); /* before the walk, which would orphan its handles */
+        s->http = NULL;
         uv_timer_stop(&s->tick);
         uv_walk(&s->loop, close_walk, NULL);
     }
@@ -391,6 +403,145 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     log_msg(LOG_NOTICE, "shutting down", "signal=%d", signum);
     begin_shutdown(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* What only the runtime knows, for INFO and /metrics */
+
+static uint64_t heap_used(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (uint64_t)(mi.uordblks + mi.hblkhd);
+}
+
+static uint64_t rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void info_fields(void *ctx, const engine *e, const char *section, kbuf *out)
+{
+    (void)e;
+    io_server *s = ctx;
+    char line[256];
+    int n = 0;
+    if (!strcmp(section, "server")) {
+        n = snprintf(line, sizeof(line), "process_id:%d\r\ntcp_port:%d\r\n", (int)getpid(),
+                     s->bound_port);
+    } else if (!strcmp(section, "clients")) {
+        n = snprintf(line, sizeof(line), "maxclients:%llu\r\n",
+                     (unsigned long long)s->n.lim.maxclients);
+    } else if (!strcmp(section, "memory")) {
+        uint64_t used = heap_used(), rss = rss_bytes();
+        n = snprintf(line, sizeof(line),
+                     "used_memory:%llu\r\nused_memory_rss:%llu\r\nmem_fragmentation_ratio:%.2f\r\n"
+                     "mem_allocator:libc\r\n",
+                     (unsigned long long)used, (unsigned long long)rss,
+                     used ? (double)rss / (double)used : 0.0);
+    } else if (!strcmp(section, "stats")) {
+        n = snprintf(line, sizeof(line), "rejected_connections:%llu\r\ntotal_net_input_bytes:%llu\r\n",
+                     (unsigned long long)s->n.stats.rejected_connections,
+                     (unsigned long long)s->n.stats.net_input_bytes);
+    } else if (!strcmp(section, "cpu")) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        n = snprintf(line, sizeof(line), "used_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n",
+                     (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, (long)ru.ru_utime.tv_sec,
+                     (long)ru.ru_utime.tv_usec);
+    }
+    if (n > 0)
+        kbuf_append(out, line, (size_t)n);
+}
+
+static void metric(kbuf *b, const char *name, const char *type, const char *help, double v)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name,
+                     type, name, v);
+    kbuf_append(b, line, (size_t)n);
+}
+
+/* Prometheus text exposition: the figures INFO reports, by their
+ * Prometheus names. */
+static void write_metrics(io_server *s, kbuf *b)
+{
+    engine *e = &s->n.eng;
+    uint64_t keys = 0, expires = 0, hits = 0, misses = 0, expired = 0;
+    for (int i = 0; i < e->ndbs; i++) {
+        db *d = engine_db(e, i);
+        keys += db_size(d);
+        expires += db_expires_count(d);
+        hits += d->stats.hits;
+        misses += d->stats.misses;
+        expired += d->stats.expired;
+    }
+    metric(b, "keel_up", "gauge", "1 while the server runs", 1);
+    metric(b, "keel_connected_clients", "gauge", "Client connections", (double)e->nclients);
+    metric(b, "keel_connections_received_total", "counter", "Connections accepted",
+           (double)e->stats.connections);
+    metric(b, "keel_rejected_connections_total", "counter", "Connections refused by maxclients",
+           (double)s->n.stats.rejected_connections);
+    metric(b, "keel_commands_processed_total", "counter", "Commands run", (double)e->stats.commands);
+    metric(b, "keel_error_replies_total", "counter", "Error replies", (double)e->stats.error_replies);
+    metric(b, "keel_keyspace_hits_total", "counter", "Key lookups that found the key", (double)hits);
+    metric(b, "keel_keyspace_misses_total", "counter", "Key lookups that did not", (double)misses);
+    metric(b, "keel_expired_keys_total", "counter", "Keys removed because their TTL passed",
+           (double)expired);
+    metric(b, "keel_keys", "gauge", "Keys in all databases", (double)keys);
+    metric(b, "keel_keys_with_ttl", "gauge", "Keys with a TTL", (double)expires);
+    metric(b, "keel_memory_used_bytes", "gauge", "Heap in use", (double)heap_used());
+    metric(b, "keel_memory_rss_bytes", "gauge", "Resident set size", (double)rss_bytes());
+    metric(b, "keel_net_input_bytes_total", "counter", "Bytes read from clients",
+           (double)s->n.stats.net_input_bytes);
+    metric(b, "keel_protocol_errors_total", "counter", "Connections closed for protocol errors",
+           (double)s->n.stats.protocol_errors);
+    static const char calls_head[] = "# HELP keel_command_calls_total Calls per command\n"
+                                     "# TYPE keel_command_calls_total counter\n";
+    kbuf_append(b, calls_head, sizeof(calls_head) - 1);
+    char line[256];
+    for (int i = 0; i < e->ncmds; i++) {
+        const cmd_entry *ce = &e->cmds[i];
+        if (ce->stats.calls) {
+            int n = snprintf(line, sizeof(line), "keel_command_calls_total{cmd=\"%s\"} %llu\n",
+                             ce->fullname, (unsigned long long)ce->stats.calls);
+            kbuf_append(b, line, (size_t)n);
+        }
+        for (int j = 0; j < ce->nsubs; j++) {
+            if (ce->subs[j].stats.calls) {
+                int n = snprintf(line, sizeof(line), "keel_command_calls_total{cmd=\"%s\"} %llu\n",
+                                 ce->subs[j].fullname, (unsigned long long)ce->subs[j].stats.calls);
+                kbuf_append(b, line, (size_t)n);
+            }
+        }
+    }
+}
+
+static void on_http(void *ctx, const http_req *req, http_response *resp)
+{
+    io_server *s = ctx;
+    if (http_req_path_is(req, "/health")) {
+        kbuf_append(&resp->body, "ok\n", 3);
+    } else if (http_req_path_is(req, "/ready")) {
+        if (!s->shutting_down) {
+            kbuf_append(&resp->body, "ready\n", 6);
+        } else {
+            resp->status = 503;
+            kbuf_append(&resp->body, "shutting down\n", 14);
+        }
+    } else if (http_req_path_is(req, "/metrics")) {
+        resp->content_type = HTTP_CT_PROMETHEUS;
+        write_metrics(s, &resp->body);
+    } else {
+        resp->status = 404;
+        kbuf_append(&resp->body, "not found\n", 10);
+    }
 }
 
 int io_server_run(const io_server_opts *o)
@@ -447,6 +598,19 @@ int io_server_run(const io_server_opts *o)
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
+    s->bound_port = bound_port;
+    s->info = (info_provider){.ctx = s, .fields = info_fields};
+    s->n.eng.info = &s->info;
+    if (o->http_port >= 0) {
+        char err[160];
+        s->http = http_listen(&s->loop, o->bind[0], o->http_port, on_http, s, &s->http_bound_port,
+                              err, sizeof(err));
+        if (s->http == NULL) {
+            log_msg(LOG_WARNING, "could not listen (http)", "port=%d error=\"%s\"", o->http_port, err);
+            return 1;
+        }
+        log_msg(LOG_NOTICE, "HTTP observability endpoints ready", "http_port=%d", s->http_bound_port);
+    }
     log_msg(LOG_NOTICE, "Ready to accept connections", "port=%d", bound_port);
     if (o->on_ready)
         o->on_ready(o->ctx, bound_port);

@@ -16,6 +16,7 @@ typedef struct io_server_opts {
     const char *bind[16]; /* addresses to listen on ("127.0.0.1" by default) */
     int nbind;
     int port;
+    int http_port;        /* /health /ready /metrics; -1 = off, 0 = any free port */
     int tcp_backlog;
     int tcp_keepalive_s;  /* 0 = off */
     int hz;
