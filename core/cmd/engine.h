@@ -133,6 +133,7 @@ typedef struct engine {
     uint64_t next_client_id;
 
     bool active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off */
+    bool shutdown_requested;    /* SHUTDOWN: the driver drains and exits */
     int64_t start_ms;    /* first time seen, for uptime */
     int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
     int64_t now_ms;      /* the latest time seen */

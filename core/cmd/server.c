@@ -228,6 +228,39 @@ static void debug_sleep(cmd_ctx *x)
     reply_ok(x);
 }
 
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: keel has nothing to save
+ * yet (no persistence in this build), so SAVE and NOSAVE are the same; the
+ * driver stops accepting, flushes replies and exits 0. No reply on success:
+ * the connection closes, as with Redis. */
+static void shutdown_cmd(cmd_ctx *x)
+{
+    bool abort_ = false, save = false, nosave = false;
+    for (int j = 1; j < x->argc; j++) {
+        if (arg_is(&x->argv[j], "nosave"))
+            nosave = true;
+        else if (arg_is(&x->argv[j], "save"))
+            save = true;
+        else if (arg_is(&x->argv[j], "now") || arg_is(&x->argv[j], "force"))
+            ;
+        else if (arg_is(&x->argv[j], "abort"))
+            abort_ = true;
+        else {
+            reply_error(x, ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((abort_ && x->argc != 2) || (save && nosave)) {
+        reply_error(x, ERR_SYNTAX);
+        return;
+    }
+    if (abort_) {
+        reply_error(x, "No shutdown in progress.");
+        return;
+    }
+    x->eng->shutdown_requested = true;
+    x->cl->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
 /* DEBUG RELOAD: every database through a snapshot image and back (the
  * codec's round trip, live). */
 static int reload_write(void *ctx, const char *buf, size_t len)
@@ -447,6 +480,14 @@ const cmd_def cmd_server[] = {
      .fn = debug_cmd, .group = "server", .since = "1.0.0",
      .summary = "A container for debugging commands", .complexity = "Depends on subcommand.",
      .acl = "@admin @slow @dangerous", .args = ""},
+    {.name = "shutdown", .arity = -1,
+     .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_SENTINEL |
+              CMD_ALLOW_BUSY,
+     .fn = shutdown_cmd, .group = "server", .since = "1.0.0",
+     .summary = "Synchronously save the dataset to disk and then shut down the server",
+     .complexity = "O(N) when saving, where N is the total number of keys in all databases "
+                   "when saving data, otherwise O(1)",
+     .acl = "@admin @slow @dangerous", .args = "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"},
     {.name = "flushall", .arity = -1, .flags = CMD_WRITE, .fn = flush_cmd, .group = "server",
      .since = "1.0.0", .summary = "Remove all keys from all databases",
      .complexity = "O(N) where N is the total number of keys in all databases",

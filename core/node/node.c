@@ -265,6 +265,8 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
         if (cmd.argc == 0)
             continue;
         engine_execute(&n->eng, c->cl, cmd.argc, cmd.argv, now_ms, &c->out);
+        if (n->eng.shutdown_requested)
+            n->stopping = true;
         if (c->cl->last_cmd && strcmp(c->cl->last_cmd, "client|kill") == 0)
             killed = true;
         if (!check_output(n, c))

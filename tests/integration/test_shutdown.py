@@ -6,7 +6,7 @@ import threading
 import time
 import unittest
 
-from keelserver import HOST, KeelServer, encode, main, wait_until
+from keelserver import HOST, KeelServer, RespConn, encode, main, wait_until
 
 N_CLIENTS = 8
 WINDOW = 64  # INCRs in flight per client
@@ -132,6 +132,18 @@ class ShutdownTest(unittest.TestCase):
     def test_sigint(self):
         server = KeelServer().start()
         self.assertEqual(server.stop(signal.SIGINT), 0)
+
+    def test_shutdown_command(self):
+        server = KeelServer().start()
+        other = RespConn(server.port)
+        other.send(b"PING\r\n")
+        self.assertEqual(other.reply(), b"+PONG\r\n")
+        c = RespConn(server.port)
+        c.send(b"SHUTDOWN NOSAVE\r\n")
+        # No reply: the server closes every connection and exits 0.
+        self.assertTrue(c.closed_by_peer())
+        self.assertTrue(other.closed_by_peer())
+        self.assertEqual(server.wait(10), 0)
 
 
 if __name__ == "__main__":

@@ -1155,3 +1155,20 @@ Test(debug, set_active_expire_stops_the_cycle)
     cr_assert_eq(db_size(&h.e.db), 0);
     h_free(&h);
 }
+
+Test(shutdown, asks_the_driver_to_stop)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "SHUTDOWN ABORT", "-ERR No shutdown in progress.\r\n");
+    EXPECT(&h, "SHUTDOWN SAVE NOSAVE", "-ERR syntax error\r\n");
+    EXPECT(&h, "SHUTDOWN BOGUS", "-ERR syntax error\r\n");
+    cr_assert_not(h.e.shutdown_requested);
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "SHUTDOWN", "-ERR Command not allowed inside a transaction\r\n");
+    EXPECT(&h, "DISCARD", "+OK\r\n");
+    EXPECT(&h, "SHUTDOWN NOSAVE NOW", "");
+    cr_assert(h.e.shutdown_requested);
+    cr_assert(h.c->flags & CLIENT_CLOSE_AFTER_REPLY);
+    h_free(&h);
+}
