@@ -12,6 +12,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "core/cmd/config.h"
 #include "core/cmd/info.h"
 #include "io/http.h"
 #include "io/log.h"
@@ -58,6 +59,16 @@ struct io_server {
     int bound_port;
     int http_bound_port;
     info_provider info;
+    /* The runtime's CONFIG parameters (config_register). */
+    struct rt_config {
+        long long maxclients;
+        long long timeout_s;
+        long long tcp_keepalive_s;
+        long long port;
+        long long http_port;
+        long long query_max;
+        int loglevel;
+    } rt;
     int exit_code;
 };
 
@@ -406,6 +417,97 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The runtime's CONFIG parameters: CONFIG GET shows them, CONFIG SET
+ * changes those that can change while running (applied to the node's
+ * limits at once; connection-level ones to new connections). */
+
+#define RT_OFF(f) offsetof(struct rt_config, f)
+#define RT_SERVER(base) ((io_server *)((char *)(base) - offsetof(io_server, rt)))
+
+static bool rt_apply(engine *e, void *base, char *err)
+{
+    (void)e;
+    (void)err;
+    io_server *s = RT_SERVER(base);
+    s->n.lim.maxclients = (uint64_t)s->rt.maxclients;
+    s->n.lim.idle_timeout_ms = s->rt.timeout_s * 1000;
+    s->opts.tcp_keepalive_s = (int)s->rt.tcp_keepalive_s;
+    s->n.lim.resp.query_max = (size_t)s->rt.query_max;
+    log_setup(NULL, s->rt.loglevel, false);
+    return true;
+}
+
+static bool set_fixed(const char *v, size_t len, const char *only, char *err, const char *why)
+{
+    if (len == strlen(only) && strncasecmp(v, only, len) == 0)
+        return true;
+    snprintf(err, CONFIG_ERR_MAX, "%s", why);
+    return false;
+}
+
+static bool save_set(engine *e, void *base, const char *v, size_t len, char *err)
+{
+    (void)e;
+    (void)base;
+    return set_fixed(v, len, "", err, "snapshots are not available in this build");
+}
+
+static void save_get(engine *e, void *base, kbuf *out)
+{
+    (void)e;
+    (void)base;
+    (void)out; /* "": no snapshot schedule */
+}
+
+static bool appendonly_set(engine *e, void *base, const char *v, size_t len, char *err)
+{
+    (void)e;
+    (void)base;
+    return set_fixed(v, len, "no", err, "the write-ahead log is not available in this build");
+}
+
+static void appendonly_get(engine *e, void *base, kbuf *out)
+{
+    (void)e;
+    (void)base;
+    kbuf_append(out, "no", 2);
+}
+
+static void bind_get(engine *e, void *base, kbuf *out)
+{
+    (void)e;
+    io_server *s = RT_SERVER(base);
+    for (int i = 0; i < s->opts.nbind; i++) {
+        if (i)
+            kbuf_putc(out, ' ');
+        kbuf_append(out, s->opts.bind[i], strlen(s->opts.bind[i]));
+    }
+}
+
+static const char *const loglevels[] = {"debug", "verbose", "notice", "warning", NULL};
+
+static const config_def runtime_configs[] = {
+    {.name = "maxclients", .type = CONFIG_INT, .min = 1, .max = LLONG_MAX,
+     .offset = RT_OFF(maxclients), .apply = rt_apply},
+    {.name = "timeout", .type = CONFIG_INT, .min = 0, .max = INT_MAX, .offset = RT_OFF(timeout_s),
+     .apply = rt_apply},
+    {.name = "tcp-keepalive", .type = CONFIG_INT, .min = 0, .max = INT_MAX,
+     .offset = RT_OFF(tcp_keepalive_s), .apply = rt_apply},
+    {.name = "client-query-buffer-limit", .type = CONFIG_MEMORY, .min = 1024 * 1024, .max = LLONG_MAX,
+     .offset = RT_OFF(query_max), .apply = rt_apply},
+    {.name = "loglevel", .type = CONFIG_ENUM, .enum_names = loglevels, .offset = RT_OFF(loglevel),
+     .apply = rt_apply},
+    {.name = "port", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE, .min = 0, .max = 65535,
+     .offset = RT_OFF(port)},
+    {.name = "http-port", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE, .min = -1, .max = 65535,
+     .offset = RT_OFF(http_port)},
+    {.name = "bind", .type = CONFIG_SPECIAL, .flags = CONFIG_IMMUTABLE, .get = bind_get},
+    {.name = "save", .type = CONFIG_SPECIAL, .set = save_set, .get = save_get},
+    {.name = "appendonly", .type = CONFIG_SPECIAL, .set = appendonly_set, .get = appendonly_get},
+    {0},
+};
+
+/* ------------------------------------------------------------------------ */
 /* What only the runtime knows, for INFO and /metrics */
 
 static uint64_t heap_used(void)
@@ -599,6 +701,16 @@ int io_server_run(const io_server_opts *o)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
     s->bound_port = bound_port;
+    s->rt = (struct rt_config){
+        .maxclients = (long long)o->lim.maxclients,
+        .timeout_s = o->lim.idle_timeout_ms / 1000,
+        .tcp_keepalive_s = o->tcp_keepalive_s,
+        .port = bound_port,
+        .http_port = o->http_port,
+        .query_max = (long long)o->lim.resp.query_max,
+        .loglevel = LOG_NOTICE,
+    };
+    config_register(&s->n.eng, runtime_configs, &s->rt);
     s->info = (info_provider){.ctx = s, .fields = info_fields};
     s->n.eng.info = &s->info;
     if (o->http_port >= 0) {

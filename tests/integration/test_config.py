@@ -96,6 +96,29 @@ class ConfigFileTest(unittest.TestCase):
         self.assertEqual(server.returncode, 0)
 
 
+class RuntimeConfigTest(unittest.TestCase):
+    """CONFIG GET/SET of the parameters the runtime owns."""
+
+    def test_get_and_set(self):
+        with KeelServer("--maxclients", "50", "--timeout", "0") as srv:
+            c = srv.conn()
+            self.assertEqual(c.cmd(b"CONFIG", b"GET", b"maxclients"),
+                             b"*2\r\n$10\r\nmaxclients\r\n$2\r\n50\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"GET", b"save"),
+                             b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"GET", b"appendonly"),
+                             b"*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"SET", b"maxclients", b"2"), b"+OK\r\n")
+            # The new limit holds at once: this client plus one more.
+            second = srv.conn()
+            self.assertEqual(second.cmd(b"PING"), b"+PONG\r\n")
+            third = srv.conn()
+            self.assertEqual(third.reply(), b"-ERR max number of clients reached\r\n")
+            self.assertTrue(third.closed_by_peer())
+            self.assertTrue(c.cmd(b"CONFIG", b"SET", b"port", b"1").startswith(b"-ERR CONFIG SET failed"))
+            self.assertTrue(c.cmd(b"CONFIG", b"SET", b"appendonly", b"yes").startswith(b"-ERR CONFIG SET failed"))
+
+
 class BadConfigTest(unittest.TestCase):
     def start_fails(self, args):
         """Runs keel-server, which must refuse to start; returns its output."""
