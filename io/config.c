@@ -166,10 +166,15 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         int l = log_level_parse(argv[1]);
         if (l < 0)
             return "argument(s) must be one of the following: debug, verbose, notice, warning";
-        log_setup(NULL, l, false);
+        log_set_level(l);
+    } else if (!strcasecmp(name, "log-format")) {
+        WANT(1);
+        if (strcasecmp(argv[1], "text") && strcasecmp(argv[1], "json"))
+            return "argument must be 'text' or 'json'";
+        log_set_json(strcasecmp(argv[1], "json") == 0);
     } else if (!strcasecmp(name, "logfile")) {
         WANT(1);
-        if (!log_setup(argv[1], LOG_NOTICE, false))
+        if (!log_open(argv[1]))
             return "Can't open the log file";
     } else if (!strcasecmp(name, "dir")) {
         WANT(1);

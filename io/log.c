@@ -31,6 +31,15 @@ bool log_setup(const char *path, int level, bool json)
     return true;
 }
 
+void log_set_json(bool json) { log_json = json; }
+
+void log_set_level(int level) { log_level = level; }
+
+bool log_open(const char *path)
+{
+    return log_setup(path, log_level, log_json);
+}
+
 int log_level_parse(const char *name)
 {
     static const char *names[] = {"debug", "verbose", "notice", "warning"};
@@ -69,7 +78,10 @@ void log_msg(int level, const char *msg, const char *fields, ...)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
-    localtime_r(&tv.tv_sec, &tm);
+    if (log_json)
+        gmtime_r(&tv.tv_sec, &tm); /* ISO 8601 in UTC ("Z") */
+    else
+        localtime_r(&tv.tv_sec, &tm);
     static const char *level_names[] = {"debug", "verbose", "notice", "warning"};
     if (log_json) {
         char ts[64];

@@ -15,6 +15,14 @@ enum { LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3 };
 /* Where and what to log: path NULL or "" means stdout. Returns false (and
  * keeps the old settings) if the file cannot be opened. */
 bool log_setup(const char *path, int level, bool json);
+/* JSON lines (true) or text lines (false), keeping file and level. */
+void log_set_json(bool json);
+/* The lowest level written, keeping file and format. */
+void log_set_level(int level);
+/* Appends to path from now on (NULL or "": stdout), keeping level and
+ * format; false if the file cannot be opened. */
+bool log_open(const char *path);
+
 /* "debug" "verbose" "notice" "warning" -> level, or -1. */
 int log_level_parse(const char *name);
 

@@ -221,6 +221,16 @@ static io_conn *conn_by_id(io_server *s, conn_id id)
 
 static void process_actions(io_server *s)
 {
+    /* DEBUG SLEEP: the whole server stops before the reply goes out, as in
+     * Redis (the loop thread sleeps; the core only asked for it). */
+    if (s->n.eng.debug_sleep_us > 0) {
+        int64_t us = s->n.eng.debug_sleep_us;
+        s->n.eng.debug_sleep_us = 0;
+        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        uv_update_time(&s->loop);
+    }
     size_t n;
     const node_action *acts = node_actions(&s->n, &n);
     for (size_t i = 0; i < n; i++) {
@@ -433,7 +443,7 @@ static bool rt_apply(engine *e, void *base, char *err)
     s->n.lim.idle_timeout_ms = s->rt.timeout_s * 1000;
     s->opts.tcp_keepalive_s = (int)s->rt.tcp_keepalive_s;
     s->n.lim.resp.query_max = (size_t)s->rt.query_max;
-    log_setup(NULL, s->rt.loglevel, false);
+    log_set_level(s->rt.loglevel);
     return true;
 }
 

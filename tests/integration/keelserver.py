@@ -23,7 +23,7 @@ import threading
 import time
 import unittest
 
-READY = re.compile(rb"Ready to accept connections port=(\d+)")
+READY = re.compile(rb"Ready to accept connections\W*(?:fields\W*)?port=(\d+)")
 HOST = "127.0.0.1"
 
 

@@ -119,6 +119,29 @@ class RuntimeConfigTest(unittest.TestCase):
             self.assertTrue(c.cmd(b"CONFIG", b"SET", b"appendonly", b"yes").startswith(b"-ERR CONFIG SET failed"))
 
 
+class RuntimeBehaviourTest(unittest.TestCase):
+    def test_json_log_lines(self):
+        import json
+        srv = KeelServer("--log-format", "json").start()
+        srv.stop()
+        lines = [l for l in srv.log.decode().splitlines() if l.startswith("{")]
+        self.assertTrue(lines, srv.log)
+        for l in lines:
+            rec = json.loads(l)
+            self.assertIn(rec["level"], ("debug", "verbose", "notice", "warning"))
+            self.assertTrue(rec["time"].endswith("Z"))
+        self.assertTrue(any(json.loads(l)["msg"] == "Ready to accept connections" for l in lines))
+
+    def test_debug_sleep_stops_the_server(self):
+        import time
+        with KeelServer() as srv:
+            c = srv.conn()
+            t0 = time.monotonic()
+            self.assertEqual(c.cmd(b"DEBUG", b"SLEEP", b"0.3"), b"+OK\r\n")
+            # A lower bound only: the server slept before replying.
+            self.assertGreaterEqual(time.monotonic() - t0, 0.3)
+
+
 class BadConfigTest(unittest.TestCase):
     def start_fails(self, args):
         """Runs keel-server, which must refuse to start; returns its output."""
