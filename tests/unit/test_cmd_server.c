@@ -1172,3 +1172,32 @@ Test(shutdown, asks_the_driver_to_stop)
     cr_assert(h.c->flags & CLIENT_CLOSE_AFTER_REPLY);
     h_free(&h);
 }
+
+Test(memory, usage_and_copy_digests)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "MEMORY USAGE nosuch", "$-1\r\n");
+    EXPECT(&h, "SET s hello", "+OK\r\n");
+    const char *r = h_run(&h, "MEMORY USAGE s");
+    cr_assert_eq(r[0], ':', "%s", r);
+    cr_assert_gt(atoll(r + 1), 5);
+    EXPECT(&h, "MEMORY USAGE s SAMPLES x", "-ERR value is not an integer or out of range\r\n");
+    EXPECT(&h, "MEMORY USAGE s FOO", "-ERR syntax error\r\n");
+    /* A copy of a list, set or sorted set digests like its source. */
+    EXPECT(&h, "RPUSH l a b c", ":3\r\n");
+    EXPECT(&h, "SADD st x y", ":2\r\n");
+    EXPECT(&h, "ZADD z 1 a 2 b", ":2\r\n");
+    const char *pairs[][2] = {{"l", "l2"}, {"st", "st2"}, {"z", "z2"}};
+    for (int i = 0; i < 3; i++) {
+        char cmd[64], a[64];
+        snprintf(cmd, sizeof(cmd), "COPY %s %s", pairs[i][0], pairs[i][1]);
+        EXPECT(&h, cmd, ":1\r\n");
+        snprintf(cmd, sizeof(cmd), "DEBUG DIGEST-VALUE %s", pairs[i][0]);
+        snprintf(a, sizeof(a), "%s", h_run(&h, cmd));
+        snprintf(cmd, sizeof(cmd), "DEBUG DIGEST-VALUE %s", pairs[i][1]);
+        cr_assert_str_eq(h_run(&h, cmd), a, "%s", pairs[i][0]);
+        cr_assert_str_neq(a, "*1\r\n+0000000000000000000000000000000000000000\r\n");
+    }
+    h_free(&h);
+}
