@@ -176,6 +176,11 @@ bool arg_is(const resp_slice *a, const char *word);
 /* Redis's getLongLongFromObject: string2ll rules. On failure replies with
  * ERR_NOT_INT (or msg if not NULL) and returns false. */
 bool arg_ll(cmd_ctx *x, const resp_slice *a, long long *out, const char *msg);
+/* A SCAN-family cursor as Redis's parseScanCursorOrReply: strtoul over the
+ * argument as a C string (it ends at a NUL; no leading space; "+5" is 5;
+ * "-1" wraps; "" is 0; overflow refused). Replies "invalid cursor" and
+ * returns false otherwise. */
+bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out);
 /* A long double as Redis's getLongDoubleFromObject (strtold, no spaces,
  * no NaN). On failure replies ERR_NOT_FLOAT (or msg) and returns false. */
 bool arg_ld(cmd_ctx *x, const resp_slice *a, long double *out, const char *msg);

@@ -71,35 +71,6 @@ static bool str2ld(const char *s, size_t len, long double *out)
     return true;
 }
 
-/* Redis's parseScanCursorOrReply: strtoul over the argument as a C string
- * (so it ends at a NUL byte), no leading space, every byte up to there a
- * part of the number, no overflow. "-1" wraps, as strtoul does. */
-static bool parse_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out)
-{
-    const char *nul = memchr(a->ptr, '\0', a->len);
-    size_t n = nul ? (size_t)(nul - a->ptr) : a->len;
-    char small[64], *heap = NULL, *s = small;
-    if (n >= sizeof(small)) {
-        heap = malloc(n + 1);
-        if (heap == NULL)
-            abort();
-        s = heap;
-    }
-    memcpy(s, a->ptr, n);
-    s[n] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    bool ok = !isspace((unsigned char)s[0]) && *end == '\0' && errno != ERANGE;
-    free(heap);
-    if (!ok) {
-        reply_error(x, "invalid cursor");
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
-
 /* A pair seen during an iteration. */
 typedef struct pair {
     const char *f, *v;
@@ -418,7 +389,7 @@ static long long sat_mul(long long a, long long b)
 static void hscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!parse_cursor(x, &x->argv[2], &cursor))
+    if (!arg_scan_cursor(x, &x->argv[2], &cursor))
         return;
     bool wrong;
     kentry *e = lookup_read(x, &x->argv[1], OBJ_HASH, &wrong);

@@ -119,43 +119,6 @@ static void keys_cmd(cmd_ctx *x)
 /* ------------------------------------------------------------------------ */
 /* SCAN */
 
-/* Redis's parseScanCursorOrReply: strtoul() over the argument as a C
- * string. So a leading space is refused, "+5" is 5, "-1" wraps to
- * 2^64-1, "" is 0, the text ends at a NUL, and out of range is refused. */
-static bool parse_cursor(const resp_slice *a, uint64_t *out)
-{
-    size_t n = (size_t)cstr_len(a);
-    const char *s = a->ptr;
-    if (n == 0) {
-        *out = 0;
-        return true;
-    }
-    static const char spaces[] = " \t\n\v\f\r";
-    if (memchr(spaces, s[0], sizeof(spaces) - 1))
-        return false;
-    size_t i = 0;
-    bool neg = false;
-    if (s[0] == '+' || s[0] == '-') {
-        neg = s[0] == '-';
-        i++;
-    }
-    if (i == n || s[i] < '0' || s[i] > '9')
-        return false; /* no digits: strtoul leaves the end at the start */
-    uint64_t v = 0;
-    bool range = false;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            range = true;
-        else
-            v = v * 10 + d;
-    }
-    if (i != n || range)
-        return false;
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
-
 typedef struct scan_ctx {
     cmd_ctx *x;
     kbuf items;        /* the bulk replies of the keys kept */
@@ -190,10 +153,8 @@ static void scan_cb(void *ctx, kentry *e)
 static void scan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!parse_cursor(&x->argv[1], &cursor)) {
-        reply_error(x, "invalid cursor");
+    if (!arg_scan_cursor(x, &x->argv[1], &cursor))
         return;
-    }
     scan_ctx s = {.x = x, .items = KBUF_INIT};
     long long count = 10;
     for (int i = 2; i < x->argc; i += 2) {

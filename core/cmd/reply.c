@@ -168,6 +168,43 @@ bool arg_ll(cmd_ctx *x, const resp_slice *a, long long *out, const char *msg)
     return false;
 }
 
+bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out)
+{
+    /* strtoul over the argument as a C string: it ends at a NUL. */
+    const char *nul = memchr(a->ptr, '\0', a->len);
+    size_t n = nul ? (size_t)(nul - a->ptr) : a->len;
+    const char *s = a->ptr;
+    if (n == 0) {
+        *out = 0;
+        return true;
+    }
+    static const char spaces[] = " \t\n\v\f\r";
+    bool ok = memchr(spaces, s[0], sizeof(spaces) - 1) == NULL;
+    size_t i = 0;
+    bool neg = false;
+    if (ok && (s[0] == '+' || s[0] == '-')) {
+        neg = s[0] == '-';
+        i++;
+    }
+    /* No digits: strtoul leaves the end at the start. */
+    ok = ok && i < n && s[i] >= '0' && s[i] <= '9';
+    uint64_t v = 0;
+    bool range = false;
+    for (; ok && i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            range = true;
+        else
+            v = v * 10 + d;
+    }
+    if (!ok || i != n || range) {
+        reply_error(x, "invalid cursor");
+        return false;
+    }
+    *out = neg ? (uint64_t)0 - v : v;
+    return true;
+}
+
 /* A NUL-terminated copy of an argument for strtod/strtold; *heap is set
  * when it did not fit in the caller's buffer. */
 static const char *cstr(const resp_slice *a, char *buf, size_t cap, char **heap)

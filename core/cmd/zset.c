@@ -1263,25 +1263,6 @@ static void zrandmember_cmd(cmd_ctx *x)
 /* ------------------------------------------------------------------------ */
 /* ZSCAN */
 
-static bool parse_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out)
-{
-    const char *nul = memchr(a->ptr, '\0', a->len);
-    resp_slice t = {.ptr = a->ptr, .len = nul ? (size_t)(nul - a->ptr) : a->len};
-    char small[64], *heap;
-    char *s = cstr_of(&t, small, sizeof(small), &heap);
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    bool ok = !isspace((unsigned char)s[0]) && *end == '\0' && errno != ERANGE;
-    free(heap);
-    if (!ok) {
-        reply_error(x, "invalid cursor");
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
-
 typedef struct scan_acc {
     zel *p;
     size_t n, cap;
@@ -1308,7 +1289,7 @@ static long long sat_mul(long long a, long long b)
 static void zscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!parse_cursor(x, &x->argv[2], &cursor))
+    if (!arg_scan_cursor(x, &x->argv[2], &cursor))
         return;
     bool wrong;
     kentry *e = lookup_read(x, &x->argv[1], OBJ_ZSET, &wrong);
