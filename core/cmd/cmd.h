@@ -181,6 +181,12 @@ bool arg_ll(cmd_ctx *x, const resp_slice *a, long long *out, const char *msg);
  * "-1" wraps; "" is 0; overflow refused). Replies "invalid cursor" and
  * returns false otherwise. */
 bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out);
+/* HSCAN/SSCAN/ZSCAN's options from argv[first]: COUNT (>= 1, default 10)
+ * and MATCH ("*" gives NULL: no filter). Replies the error and returns
+ * false on a bad option. */
+bool arg_scan_options(cmd_ctx *x, int first, long long *count, const resp_slice **pat);
+/* a * b for non-negative a and b, saturating at LLONG_MAX. */
+long long sat_mul(long long a, long long b);
 /* A long double as Redis's getLongDoubleFromObject (strtold, no spaces,
  * no NaN). On failure replies ERR_NOT_FLOAT (or msg) and returns false. */
 bool arg_ld(cmd_ctx *x, const resp_slice *a, long double *out, const char *msg);

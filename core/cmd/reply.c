@@ -1,6 +1,7 @@
 /* Reply, argument and lookup helpers shared by every command family. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,6 +204,37 @@ bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out)
     }
     *out = neg ? (uint64_t)0 - v : v;
     return true;
+}
+
+bool arg_scan_options(cmd_ctx *x, int first, long long *count, const resp_slice **pat)
+{
+    *count = 10;
+    *pat = NULL;
+    for (int i = first; i < x->argc; i += 2) {
+        int left = x->argc - i;
+        if (arg_is(&x->argv[i], "count") && left >= 2) {
+            if (!arg_ll(x, &x->argv[i + 1], count, NULL))
+                return false;
+            if (*count < 1) {
+                reply_error(x, ERR_SYNTAX);
+                return false;
+            }
+        } else if (arg_is(&x->argv[i], "match") && left >= 2) {
+            *pat = &x->argv[i + 1];
+            /* "*" matches everything: no filter. */
+            if ((*pat)->len == 1 && (*pat)->ptr[0] == '*')
+                *pat = NULL;
+        } else {
+            reply_error(x, ERR_SYNTAX);
+            return false;
+        }
+    }
+    return true;
+}
+
+long long sat_mul(long long a, long long b)
+{
+    return (b != 0 && a > LLONG_MAX / b) ? LLONG_MAX : a * b;
 }
 
 /* A NUL-terminated copy of an argument for strtod/strtold; *heap is set

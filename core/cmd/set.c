@@ -803,26 +803,10 @@ static void sscan_cmd(cmd_ctx *x)
         reply_array(x, 0);
         return;
     }
-    long long count = 10;
-    const resp_slice *pat = NULL;
-    for (int i = 3; i < x->argc; i += 2) {
-        int left = x->argc - i;
-        if (arg_is(&x->argv[i], "count") && left >= 2) {
-            if (!arg_ll(x, &x->argv[i + 1], &count, NULL))
-                return;
-            if (count < 1) {
-                reply_error(x, ERR_SYNTAX);
-                return;
-            }
-        } else if (arg_is(&x->argv[i], "match") && left >= 2) {
-            pat = &x->argv[i + 1];
-            if (pat->len == 1 && pat->ptr[0] == '*')
-                pat = NULL;
-        } else {
-            reply_error(x, ERR_SYNTAX);
-            return;
-        }
-    }
+    long long count;
+    const resp_slice *pat;
+    if (!arg_scan_options(x, 3, &count, &pat))
+        return;
     kset *s = kentry_obj(e);
     mvec v = {0};
     if (kset_enc(s) == ENC_HASHTABLE) {

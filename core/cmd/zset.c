@@ -1281,11 +1281,6 @@ static bool scan_cb(void *ctx, const char *m, size_t mlen, double score)
     return true;
 }
 
-static long long sat_mul(long long a, long long b)
-{
-    return (b != 0 && a > LLONG_MAX / b) ? LLONG_MAX : a * b;
-}
-
 static void zscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
@@ -1301,26 +1296,10 @@ static void zscan_cmd(cmd_ctx *x)
         reply_array(x, 0);
         return;
     }
-    long long count = 10;
-    const resp_slice *pat = NULL;
-    for (int i = 3; i < x->argc; i += 2) {
-        int left = x->argc - i;
-        if (arg_is(&x->argv[i], "count") && left >= 2) {
-            if (!arg_ll(x, &x->argv[i + 1], &count, NULL))
-                return;
-            if (count < 1) {
-                reply_error(x, ERR_SYNTAX);
-                return;
-            }
-        } else if (arg_is(&x->argv[i], "match") && left >= 2) {
-            pat = &x->argv[i + 1];
-            if (pat->len == 1 && pat->ptr[0] == '*')
-                pat = NULL;
-        } else {
-            reply_error(x, ERR_SYNTAX);
-            return;
-        }
-    }
+    long long count;
+    const resp_slice *pat;
+    if (!arg_scan_options(x, 3, &count, &pat))
+        return;
     kzset *z = kentry_obj(e);
     scan_acc acc = {0};
     if (kzset_enc(z) == ENC_SKIPLIST) {
