@@ -19,6 +19,8 @@ static const bench_subcommand subcommands[] = {
      bench_resp_usage, bench_resp_main},
     {"engine", "the command engine in process, and bytes per key next to redis-server",
      bench_engine_usage, bench_engine_main},
+    {"collections", "bytes per element of lists, sets and sorted sets next to redis-server",
+     bench_collections_usage, bench_collections_main},
     {"help", "this text; `keel-bench help <subcommand>` for one subcommand",
      help_usage, help_main},
 };
@@ -40,7 +42,7 @@ static void usage(FILE *out)
           "subcommands:\n",
           out);
     for (size_t i = 0; i < N_SUBCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(out, "  %-11s %s\n", subcommands[i].name, subcommands[i].summary);
     fputs("\n", out);
     for (size_t i = 0; i < N_SUBCOMMANDS; i++) {
         if (subcommands[i].usage == help_usage)

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "\n*** FATAL CONFIG ERROR (keel) ***\n%s\n", err);
         return 1;
     }
+    opts.config_file = cfg.file;
     int code = io_server_run(&opts);
     keel_config_free(&cfg);
     return code;

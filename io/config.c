@@ -3,6 +3,7 @@
 #include "io/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/cmd/config.h"
 #include "core/resp/parser.h"
 #include "io/log.h"
 
@@ -186,8 +188,10 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
             return "keel-server runs in the foreground: use your service manager (daemonize no)";
     } else if (!strcasecmp(name, "protected-mode")) {
         WANT(1);
-        if (parse_bool(argv[1]) < 0)
+        int b = parse_bool(argv[1]);
+        if (b < 0)
             return "argument must be 'yes' or 'no'";
+        o->lim.protected_mode = b == 1;
     } else if (!strcasecmp(name, "appendonly")) {
         WANT(1);
         int b = parse_bool(argv[1]);
@@ -210,7 +214,18 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
             return "argument must be a positive integer";
         o->seed = (uint64_t)v;
     } else {
-        return "Bad directive or wrong number of arguments";
+        /* Maybe one of the core's parameters: checked against its CONFIG
+         * table once the engine exists (io_server_run). */
+        if (argc != 2 || o->ncore_directives == (int)(sizeof(o->core_directives) /
+                                                      sizeof(o->core_directives[0])))
+            return "Bad directive or wrong number of arguments";
+        const char *kn = keep(cfg, name), *kv = kn ? keep(cfg, argv[1]) : NULL;
+        if (kv == NULL)
+            return "too many directives";
+        o->core_directives[o->ncore_directives].name = kn;
+        o->core_directives[o->ncore_directives].value = kv;
+        o->core_directives[o->ncore_directives].where = ""; /* the caller sets it */
+        o->ncore_directives++;
     }
     return NULL;
 #undef WANT
@@ -272,10 +287,17 @@ static bool apply_line(keel_config *cfg, io_server_opts *o, const char *line, si
         free(argv);
         return true;
     }
+    int before = o->ncore_directives;
     const char *why = apply(cfg, o, argc, argv);
     if (why) {
         snprintf(err, errlen, "Reading the configuration %s, at line %d\n>>> '%.*s'\n%s", where,
                  lineno, (int)(len - i), line + i, why);
+    } else if (o->ncore_directives > before) {
+        char w[700];
+        snprintf(w, sizeof(w), "Reading the configuration %s, at line %d\n>>> '%.*s'", where,
+                 lineno, (int)(len - i > 400 ? 400 : len - i), line + i);
+        const char *kw = keep(cfg, w);
+        o->core_directives[before].where = kw ? kw : "";
     }
     free_args(argv, argc);
     return why == NULL;
@@ -287,7 +309,10 @@ bool keel_config_load(keel_config *cfg, int argc, char **argv, io_server_opts *o
     memset(cfg, 0, sizeof(*cfg));
     int first = 1;
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
-        cfg->file = strdup(argv[1]);
+        /* Absolute, as Redis keeps it: `dir` may change the working
+         * directory before CONFIG REWRITE needs the file again. */
+        char *abs = realpath(argv[1], NULL);
+        cfg->file = abs ? abs : strdup(argv[1]);
         first = 2;
         FILE *f = fopen(cfg->file, "r");
         if (f == NULL) {
@@ -327,10 +352,18 @@ bool keel_config_load(keel_config *cfg, int argc, char **argv, io_server_opts *o
         int j = i + 1;
         for (; j < argc && strncmp(argv[j], "--", 2) != 0; j++)
             dargv[dargc++] = strdup(argv[j]);
+        int before = o->ncore_directives;
         const char *why = apply(cfg, o, dargc, dargv);
         if (why)
             snprintf(err, errlen, "Reading the configuration from the command line, argument '%s'\n%s",
                      argv[i], why);
+        else if (o->ncore_directives > before) {
+            char w[300];
+            snprintf(w, sizeof(w), "Reading the configuration from the command line, argument '%.200s'",
+                     argv[i]);
+            const char *kw = keep(cfg, w);
+            o->core_directives[before].where = kw ? kw : "";
+        }
         free_args(dargv, dargc);
         if (why)
             return false;
@@ -345,4 +378,200 @@ void keel_config_free(keel_config *cfg)
     for (int i = 0; i < cfg->nstrings; i++)
         free(cfg->strings[i]);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ------------------------------------------------------------------------ */
+/* CONFIG REWRITE */
+
+/* A value as a config file line needs it: strings quoted with Redis's
+ * escapes when they hold anything but plain printable characters (or are
+ * empty); other types as CONFIG GET prints them (save and bind are several
+ * words, which the file reads back as several arguments). */
+static void append_value(kbuf *out, const config_def *d, const char *v, size_t len)
+{
+    bool plain = len > 0;
+    for (size_t i = 0; i < len && plain; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        plain = ch > ' ' && ch < 127 && ch != '"' && ch != '\'' && ch != '\\' &&
+                (d->type != CONFIG_STRING || ch != ' ');
+    }
+    if (plain || (d->type == CONFIG_SPECIAL && len > 0)) {
+        kbuf_append(out, v, len);
+        return;
+    }
+    kbuf_putc(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        char esc[8];
+        switch (ch) {
+        case '\\': kbuf_append(out, "\\\\", 2); break;
+        case '"': kbuf_append(out, "\\\"", 2); break;
+        case '\n': kbuf_append(out, "\\n", 2); break;
+        case '\r': kbuf_append(out, "\\r", 2); break;
+        case '\t': kbuf_append(out, "\\t", 2); break;
+        default:
+            if (ch < ' ' || ch >= 127) {
+                snprintf(esc, sizeof(esc), "\\x%02x", ch);
+                kbuf_append(out, esc, 4);
+            } else {
+                kbuf_putc(out, (char)ch);
+            }
+        }
+    }
+    kbuf_putc(out, '"');
+}
+
+typedef struct rewrite_ctx {
+    engine *e, *defaults;
+    kbuf *out;
+    const config_def **done; /* parameters already written */
+    int ndone, capdone;
+    bool header;
+} rewrite_ctx;
+
+static bool rewrite_done(const rewrite_ctx *r, const config_def *d)
+{
+    for (int i = 0; i < r->ndone; i++)
+        if (r->done[i] == d)
+            return true;
+    return false;
+}
+
+static void rewrite_mark(rewrite_ctx *r, const config_def *d)
+{
+    if (r->ndone == r->capdone) {
+        r->capdone = r->capdone ? r->capdone * 2 : 64;
+        r->done = realloc(r->done, (size_t)r->capdone * sizeof(*r->done));
+        if (r->done == NULL)
+            abort();
+    }
+    r->done[r->ndone++] = d;
+}
+
+static void rewrite_line(rewrite_ctx *r, const config_def *d, void *base)
+{
+    kbuf v = KBUF_INIT;
+    config_get_value(r->e, d, base, &v);
+    kbuf_append(r->out, d->name, strlen(d->name));
+    kbuf_putc(r->out, ' ');
+    append_value(r->out, d, v.data ? v.data : "", v.len);
+    kbuf_putc(r->out, '\n');
+    kbuf_free(&v);
+}
+
+/* Parameters the file does not mention: written when not at their default. */
+static void rewrite_missing_cb(void *ctx, const config_def *d, void *base)
+{
+    rewrite_ctx *r = ctx;
+    if (rewrite_done(r, d) || (d->flags & CONFIG_HIDDEN))
+        return;
+    kbuf now = KBUF_INIT, def = KBUF_INIT;
+    config_get_value(r->e, d, base, &now);
+    void *dbase;
+    bool alias;
+    const config_def *dd = config_lookup(r->defaults, d->name, strlen(d->name), &dbase, &alias);
+    bool same = false;
+    if (dd) {
+        config_get_value(r->defaults, dd, dbase, &def);
+        same = now.len == def.len && (now.len == 0 || memcmp(now.data, def.data, now.len) == 0);
+    }
+    if (!same) {
+        if (!r->header) {
+            static const char h[] = "# Generated by CONFIG REWRITE\n";
+            kbuf_append(r->out, h, sizeof(h) - 1);
+            r->header = true;
+        }
+        rewrite_line(r, d, base);
+    }
+    kbuf_free(&now);
+    kbuf_free(&def);
+}
+
+bool keel_config_rewrite(const char *file, engine *e, engine *defaults, char *err, size_t errlen)
+{
+    kbuf in = KBUF_INIT, out = KBUF_INIT;
+    FILE *f = fopen(file, "r");
+    if (f) {
+        char buf[8192];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            kbuf_append(&in, buf, n);
+        fclose(f);
+    } else if (errno != ENOENT) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        return false;
+    }
+    rewrite_ctx r = {.e = e, .defaults = defaults, .out = &out};
+    /* The file's own lines, in place: a parameter's first line gets its
+     * current value, later lines of the same parameter go; comments, blank
+     * lines and the directives CONFIG does not know stay as they are. */
+    size_t pos = 0;
+    while (pos < in.len) {
+        const char *line = in.data + pos;
+        const char *nl = memchr(line, '\n', in.len - pos);
+        size_t len = nl ? (size_t)(nl - line) : in.len - pos;
+        pos += len + (nl ? 1 : 0);
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        char **argv = NULL;
+        int argc = (i < len && line[i] != '#') ? split_line(line + i, len - i, &argv) : 0;
+        const config_def *d = NULL;
+        void *base = NULL;
+        if (argc > 0) {
+            bool alias;
+            d = config_lookup(e, argv[0], strlen(argv[0]), &base, &alias);
+        }
+        if (argc > 0)
+            free_args(argv, argc);
+        else if (argv)
+            free(argv);
+        if (d == NULL) {
+            kbuf_append(&out, line, len);
+            kbuf_putc(&out, '\n');
+        } else if (!rewrite_done(&r, d)) {
+            rewrite_line(&r, d, base);
+            rewrite_mark(&r, d);
+        }
+    }
+    config_for_each(e, rewrite_missing_cb, &r);
+    free(r.done);
+    kbuf_free(&in);
+
+    /* Written beside the file, synced, then renamed over it. */
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.rewrite-%d", file, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = fd >= 0;
+    size_t off = 0;
+    while (ok && off < out.len) {
+        ssize_t w = write(fd, out.data + off, out.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        if (ok)
+            off += (size_t)w;
+    }
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0)
+        ok = close(fd) == 0 && ok;
+    ok = ok && rename(tmp, file) == 0;
+    if (!ok) {
+        snprintf(err, errlen, "Rewriting config file: %s", strerror(errno));
+        unlink(tmp);
+    } else {
+        /* The rename itself is durable once the directory is synced. */
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    kbuf_free(&out);
+    return ok;
 }

@@ -46,6 +46,7 @@
 #define HTTP_MAX_CONNS 256        /* beyond: accepted and closed at once */
 
 #define HTTP_CT_TEXT "text/plain; charset=utf-8"
+#define HTTP_CT_JSON "application/json"
 #define HTTP_CT_PROMETHEUS "text/plain; version=0.0.4; charset=utf-8"
 
 /* ------------------------------------------------------------------------ */

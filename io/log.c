@@ -34,6 +34,7 @@ bool log_setup(const char *path, int level, bool json)
 void log_set_json(bool json) { log_json = json; }
 
 void log_set_level(int level) { log_level = level; }
+int log_get_level(void) { return log_level; }
 
 bool log_open(const char *path)
 {

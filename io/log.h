@@ -19,6 +19,7 @@ bool log_setup(const char *path, int level, bool json);
 void log_set_json(bool json);
 /* The lowest level written, keeping file and format. */
 void log_set_level(int level);
+int log_get_level(void);
 /* Appends to path from now on (NULL or "": stdout), keeping level and
  * format; false if the file cannot be opened. */
 bool log_open(const char *path);

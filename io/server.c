@@ -14,6 +14,8 @@
 
 #include "core/cmd/config.h"
 #include "core/cmd/info.h"
+#include "core/util/lathist.h"
+#include "io/config.h"
 #include "io/http.h"
 #include "io/log.h"
 
@@ -47,6 +49,8 @@ struct io_server {
     uv_tcp_t listeners[16];
     int nlisteners;
     uv_timer_t tick;
+    uv_timer_t deadline;   /* the node's next deadline (blocked clients' timeouts) */
+    int64_t armed_deadline; /* what it is set for, -1: stopped */
     uv_signal_t sigint, sigterm;
     node n;
     io_server_opts opts;
@@ -68,6 +72,7 @@ struct io_server {
         long long http_port;
         long long query_max;
         int loglevel;
+        bool protected_mode;
     } rt;
     int exit_code;
 };
@@ -219,6 +224,32 @@ static io_conn *conn_by_id(io_server *s, conn_id id)
     return cl ? cl->driver : NULL;
 }
 
+static void on_deadline(uv_timer_t *t)
+{
+    io_server *s = t->data;
+    s->armed_deadline = -1;
+    node_event ev = {.type = EV_TIMER, .now_ms = io_wall_ms()};
+    node_step(&s->n, &ev);
+    process_actions(s);
+}
+
+/* Keeps the deadline timer on the node's next deadline. */
+static void arm_deadline(io_server *s)
+{
+    if (s->handles_closed)
+        return;
+    int64_t d = node_next_deadline(&s->n);
+    if (d == s->armed_deadline)
+        return;
+    s->armed_deadline = d;
+    if (d < 0) {
+        uv_timer_stop(&s->deadline);
+        return;
+    }
+    int64_t wait = d - io_wall_ms();
+    uv_timer_start(&s->deadline, on_deadline, (uint64_t)(wait > 0 ? wait : 0), 0);
+}
+
 static void process_actions(io_server *s)
 {
     /* DEBUG SLEEP: the whole server stops before the reply goes out, as in
@@ -249,6 +280,7 @@ static void process_actions(io_server *s)
         conn_flush(c);
     }
     node_actions_clear(&s->n);
+    arm_deadline(s);
     if (s->n.stopping && !s->shutting_down) {
         s->exit_code = 0;
         begin_shutdown(s);
@@ -264,6 +296,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(p, (unsigned)(avail > 0x7fffffff ? 0x7fffffff : avail));
 }
 
+static uint64_t heap_used(void);
+
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
@@ -274,6 +308,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
+    /* maxmemory needs a fresh measure before the commands run. */
+    if (c->srv->n.eng.cfg.maxmemory)
+        engine_set_used_memory(&c->srv->n.eng, heap_used());
     node_event ev = {.type = EV_CLIENT_DATA, .now_ms = io_wall_ms(), .conn = c->id,
                      .nread = (size_t)nread};
     node_step(&c->srv->n, &ev);
@@ -307,7 +344,8 @@ static void addr_string(const struct sockaddr_storage *a, char *out, size_t cap)
         uv_ip6_name(v6, ip, sizeof(ip));
         port = ntohs(v6->sin6_port);
     }
-    snprintf(out, cap, "%s:%d", ip, port);
+    /* Redis's anetFormatAddr: IPv6 in brackets. */
+    snprintf(out, cap, a->ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", ip, port);
 }
 
 static void on_reject_close(uv_handle_t *h) { free(h); }
@@ -411,6 +449,7 @@ static void begin_shutdown(io_server *s)
         http_close(s->http); /* before the walk, which would orphan its handles */
         s->http = NULL;
         uv_timer_stop(&s->tick);
+        uv_timer_stop(&s->deadline);
         uv_walk(&s->loop, close_walk, NULL);
     }
 }
@@ -444,6 +483,7 @@ static bool rt_apply(engine *e, void *base, char *err)
     s->opts.tcp_keepalive_s = (int)s->rt.tcp_keepalive_s;
     s->n.lim.resp.query_max = (size_t)s->rt.query_max;
     log_set_level(s->rt.loglevel);
+    s->n.lim.protected_mode = s->rt.protected_mode;
     return true;
 }
 
@@ -505,6 +545,8 @@ static const config_def runtime_configs[] = {
      .offset = RT_OFF(tcp_keepalive_s), .apply = rt_apply},
     {.name = "client-query-buffer-limit", .type = CONFIG_MEMORY, .min = 1024 * 1024, .max = LLONG_MAX,
      .offset = RT_OFF(query_max), .apply = rt_apply},
+    {.name = "protected-mode", .type = CONFIG_BOOL, .offset = RT_OFF(protected_mode),
+     .apply = rt_apply},
     {.name = "loglevel", .type = CONFIG_ENUM, .enum_names = loglevels, .offset = RT_OFF(loglevel),
      .apply = rt_apply},
     {.name = "port", .type = CONFIG_INT, .flags = CONFIG_IMMUTABLE, .min = 0, .max = 65535,
@@ -524,6 +566,13 @@ static uint64_t heap_used(void)
 {
     struct mallinfo2 mi = mallinfo2();
     return (uint64_t)(mi.uordblks + mi.hblkhd);
+}
+
+/* The engine times commands with this (INFO commandstats, latencystats). */
+static uint64_t clock_us(void *ctx)
+{
+    (void)ctx;
+    return uv_hrtime() / 1000;
 }
 
 static uint64_t rss_bytes(void)
@@ -554,9 +603,19 @@ static void info_fields(void *ctx, const engine *e, const char *section, kbuf *o
         uint64_t used = heap_used(), rss = rss_bytes();
         n = snprintf(line, sizeof(line),
                      "used_memory:%llu\r\nused_memory_rss:%llu\r\nmem_fragmentation_ratio:%.2f\r\n"
-                     "mem_allocator:libc\r\n",
+                     "mem_allocator:libc\r\nmaxmemory:%lld\r\n",
                      (unsigned long long)used, (unsigned long long)rss,
-                     used ? (double)rss / (double)used : 0.0);
+                     used ? (double)rss / (double)used : 0.0, e->cfg.maxmemory);
+        void *base;
+        bool alias;
+        const config_def *d = config_lookup((engine *)e, "maxmemory-policy", 16, &base, &alias);
+        if (d && n > 0 && (size_t)n < sizeof(line)) {
+            kbuf_append(out, line, (size_t)n);
+            kbuf_append(out, "maxmemory_policy:", 17);
+            config_get_value((engine *)e, d, base, out);
+            kbuf_append(out, "\r\n", 2);
+            n = 0;
+        }
     } else if (!strcmp(section, "stats")) {
         n = snprintf(line, sizeof(line), "rejected_connections:%llu\r\ntotal_net_input_bytes:%llu\r\n",
                      (unsigned long long)s->n.stats.rejected_connections,
@@ -570,6 +629,42 @@ static void info_fields(void *ctx, const engine *e, const char *section, kbuf *o
     }
     if (n > 0)
         kbuf_append(out, line, (size_t)n);
+}
+
+/* One command's series: calls, errors, and its latency histogram (from
+ * the engine's per-command lathist, bucketed at Prometheus-style bounds). */
+static void command_metrics(const cmd_entry *ce, kbuf *b)
+{
+    const cmd_stats *st = &ce->stats;
+    if (!st->calls && !st->rejected_calls)
+        return;
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "keel_command_calls_total{cmd=\"%s\"} %llu\n"
+                     "keel_command_failed_calls_total{cmd=\"%s\"} %llu\n"
+                     "keel_command_rejected_calls_total{cmd=\"%s\"} %llu\n",
+                     ce->fullname, (unsigned long long)st->calls, ce->fullname,
+                     (unsigned long long)st->failed_calls, ce->fullname,
+                     (unsigned long long)st->rejected_calls);
+    kbuf_append(b, line, (size_t)n);
+    if (st->lat == NULL)
+        return;
+    static const uint64_t bounds_us[] = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+                                         25000, 100000, 1000000};
+    for (size_t i = 0; i < sizeof(bounds_us) / sizeof(bounds_us[0]); i++) {
+        n = snprintf(line, sizeof(line),
+                     "keel_command_duration_seconds_bucket{cmd=\"%s\",le=\"%g\"} %llu\n",
+                     ce->fullname, (double)bounds_us[i] / 1e6,
+                     (unsigned long long)lathist_count_le(st->lat, bounds_us[i]));
+        kbuf_append(b, line, (size_t)n);
+    }
+    n = snprintf(line, sizeof(line),
+                 "keel_command_duration_seconds_bucket{cmd=\"%s\",le=\"+Inf\"} %llu\n"
+                 "keel_command_duration_seconds_sum{cmd=\"%s\"} %.6f\n"
+                 "keel_command_duration_seconds_count{cmd=\"%s\"} %llu\n",
+                 ce->fullname, (unsigned long long)st->lat->total, ce->fullname,
+                 (double)st->usec / 1e6, ce->fullname, (unsigned long long)st->lat->total);
+    kbuf_append(b, line, (size_t)n);
 }
 
 static void metric(kbuf *b, const char *name, const char *type, const char *help, double v)
@@ -614,24 +709,20 @@ static void write_metrics(io_server *s, kbuf *b)
            (double)s->n.stats.net_input_bytes);
     metric(b, "keel_protocol_errors_total", "counter", "Connections closed for protocol errors",
            (double)s->n.stats.protocol_errors);
-    static const char calls_head[] = "# HELP keel_command_calls_total Calls per command\n"
-                                     "# TYPE keel_command_calls_total counter\n";
-    kbuf_append(b, calls_head, sizeof(calls_head) - 1);
-    char line[256];
+    static const char heads[] =
+        "# HELP keel_command_calls_total Calls per command\n"
+        "# TYPE keel_command_calls_total counter\n"
+        "# HELP keel_command_failed_calls_total Calls per command that replied with an error\n"
+        "# TYPE keel_command_failed_calls_total counter\n"
+        "# HELP keel_command_rejected_calls_total Calls per command refused before running\n"
+        "# TYPE keel_command_rejected_calls_total counter\n"
+        "# HELP keel_command_duration_seconds Time per command, in the engine\n"
+        "# TYPE keel_command_duration_seconds histogram\n";
+    kbuf_append(b, heads, sizeof(heads) - 1);
     for (int i = 0; i < e->ncmds; i++) {
-        const cmd_entry *ce = &e->cmds[i];
-        if (ce->stats.calls) {
-            int n = snprintf(line, sizeof(line), "keel_command_calls_total{cmd=\"%s\"} %llu\n",
-                             ce->fullname, (unsigned long long)ce->stats.calls);
-            kbuf_append(b, line, (size_t)n);
-        }
-        for (int j = 0; j < ce->nsubs; j++) {
-            if (ce->subs[j].stats.calls) {
-                int n = snprintf(line, sizeof(line), "keel_command_calls_total{cmd=\"%s\"} %llu\n",
-                                 ce->subs[j].fullname, (unsigned long long)ce->subs[j].stats.calls);
-                kbuf_append(b, line, (size_t)n);
-            }
-        }
+        command_metrics(&e->cmds[i], b);
+        for (int j = 0; j < e->cmds[i].nsubs; j++)
+            command_metrics(&e->cmds[i].subs[j], b);
     }
 }
 
@@ -639,7 +730,18 @@ static void on_http(void *ctx, const http_req *req, http_response *resp)
 {
     io_server *s = ctx;
     if (http_req_path_is(req, "/health")) {
-        kbuf_append(&resp->body, "ok\n", 3);
+        /* 200 while serving, 503 once shutting down; JSON for probes and
+         * people alike. The role is "master" until the node is in a
+         * replicated group. */
+        char body[160];
+        int64_t up = (io_wall_ms() - s->n.eng.start_ms) / 1000;
+        int n = snprintf(body, sizeof(body),
+                         "{\"status\":\"%s\",\"role\":\"master\",\"uptime_seconds\":%lld}\n",
+                         s->shutting_down ? "shutting_down" : "ok", (long long)(up > 0 ? up : 0));
+        if (s->shutting_down)
+            resp->status = 503;
+        resp->content_type = HTTP_CT_JSON;
+        kbuf_append(&resp->body, body, (size_t)n);
     } else if (http_req_path_is(req, "/ready")) {
         if (!s->shutting_down) {
             kbuf_append(&resp->body, "ready\n", 6);
@@ -654,6 +756,40 @@ static void on_http(void *ctx, const http_req *req, http_response *resp)
         resp->status = 404;
         kbuf_append(&resp->body, "not found\n", 10);
     }
+}
+
+/* CONFIG REWRITE: the defaults to compare with come from an engine and a
+ * runtime table built with nothing configured. */
+static bool config_rewrite_cb(void *ctx, engine *e, char *err)
+{
+    io_server *s = ctx;
+    if (s->opts.config_file == NULL) {
+        snprintf(err, CONFIG_ERR_MAX, "The server is running without a config file");
+        return false;
+    }
+    io_server *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        abort();
+    io_server_opts_default(&d->opts);
+    engine_init(&d->n.eng, 1, 0);
+    d->rt = (struct rt_config){
+        .maxclients = (long long)d->opts.lim.maxclients,
+        .timeout_s = d->opts.lim.idle_timeout_ms / 1000,
+        .tcp_keepalive_s = d->opts.tcp_keepalive_s,
+        .port = d->opts.port,
+        .http_port = d->opts.http_port,
+        .query_max = (long long)d->opts.lim.resp.query_max,
+        .loglevel = LOG_NOTICE,
+        .protected_mode = d->opts.lim.protected_mode,
+    };
+    config_register(&d->n.eng, runtime_configs, &d->rt);
+    bool ok = keel_config_rewrite(s->opts.config_file, e, &d->n.eng, err, CONFIG_ERR_MAX);
+    engine_free(&d->n.eng);
+    free(d);
+    if (ok)
+        log_msg(LOG_NOTICE, "CONFIG REWRITE executed with success", "file=\"%s\"",
+                s->opts.config_file);
+    return ok;
 }
 
 int io_server_run(const io_server_opts *o)
@@ -671,6 +807,18 @@ int io_server_run(const io_server_opts *o)
     }
     s->n.eng.cfg.hz = o->hz;
     engine_set_databases(&s->n.eng, o->databases);
+    for (int i = 0; i < o->ncore_directives; i++) {
+        void *base;
+        bool alias;
+        const char *name = o->core_directives[i].name, *v = o->core_directives[i].value;
+        const config_def *d = config_lookup(&s->n.eng, name, strlen(name), &base, &alias);
+        char err[CONFIG_ERR_MAX] = "Bad directive or wrong number of arguments";
+        if (d == NULL || !config_set_one(&s->n.eng, d, base, v, strlen(v), err)) {
+            fprintf(stderr, "\n*** FATAL CONFIG ERROR (keel) ***\n%s\n%s\n",
+                    o->core_directives[i].where, err);
+            return 1;
+        }
+    }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
 
@@ -704,6 +852,9 @@ int io_server_run(const io_server_opts *o)
     s->tick.data = s;
     uint64_t period = (uint64_t)(1000 / (o->hz > 0 ? o->hz : 10));
     uv_timer_start(&s->tick, on_tick, period, period);
+    uv_timer_init(&s->loop, &s->deadline);
+    s->deadline.data = s;
+    s->armed_deadline = -1;
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;
@@ -718,11 +869,16 @@ int io_server_run(const io_server_opts *o)
         .port = bound_port,
         .http_port = o->http_port,
         .query_max = (long long)o->lim.resp.query_max,
-        .loglevel = LOG_NOTICE,
+        .loglevel = log_get_level(),
+        .protected_mode = o->lim.protected_mode,
     };
     config_register(&s->n.eng, runtime_configs, &s->rt);
     s->info = (info_provider){.ctx = s, .fields = info_fields};
     s->n.eng.info = &s->info;
+    s->n.eng.clock_us = clock_us;
+    s->n.eng.clock_ctx = s;
+    s->n.eng.config_rewrite = config_rewrite_cb;
+    s->n.eng.config_rewrite_ctx = s;
     if (o->http_port >= 0) {
         char err[160];
         s->http = http_listen(&s->loop, o->bind[0], o->http_port, on_http, s, &s->http_bound_port,

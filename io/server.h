@@ -24,6 +24,15 @@ typedef struct io_server_opts {
     node_limits lim;
     const char *requirepass;
     int databases;        /* `databases`: 16 */
+    const char *config_file; /* absolute path, for CONFIG REWRITE; NULL: none */
+    /* The core's own parameters (hash-max-listpack-entries, maxmemory,
+     * ...) from the file or flags: applied through CONFIG's table once the
+     * engine exists, before listening. where: "Reading the configuration
+     * file F, at line N\n>>> 'line'" for the error. */
+    struct {
+        const char *name, *value, *where;
+    } core_directives[64];
+    int ncore_directives;
     /* Called once the listeners are up (tests and logs use it). */
     void (*on_ready)(void *ctx, int port);
     void *ctx;

@@ -10,20 +10,10 @@
  *    same N SETs, measured in the same run. redis-server is started on
  *    127.0.0.1 on a free port, with persistence off, and stopped after. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cmd/bench/bench.h"
 #include "core/cmd/engine.h"
@@ -54,31 +44,9 @@ static char *make_keys(uint64_t n, const char *prefix)
     return keys;
 }
 
-typedef struct run {
-    engine e;
-    client *c;
-    kbuf out;
-    int64_t now_ms;
-} run;
-
-static void run_init(run *r)
-{
-    r->now_ms = 1700000000000LL;
-    engine_init(&r->e, 42, r->now_ms);
-    r->c = engine_client_new(&r->e, r->now_ms);
-    kbuf_init(&r->out);
-    kbuf_reserve(&r->out, 1 << 20);
-}
-
-static void run_free(run *r)
-{
-    kbuf_free(&r->out);
-    engine_free(&r->e);
-}
-
 /* Runs one command per key: argv is {verb, key, extra...}; returns cmds/s.
  * Checks that no reply was an error. */
-static double timed(run *r, const char *verb, const char *keys, uint64_t n, int nextra,
+static double timed(bench_run *r, const char *verb, const char *keys, uint64_t n, int nextra,
                     const resp_slice *extra, bool *ok)
 {
     resp_slice argv[4];
@@ -100,127 +68,14 @@ static double timed(run *r, const char *verb, const char *keys, uint64_t n, int 
     return (double)n / t;
 }
 
-/* ---- redis-server as the peer ---- */
-
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof(a);
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        getsockname(s, (struct sockaddr *)&a, &l) != 0) {
-        if (s >= 0)
-            close(s);
-        return -1;
-    }
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static int connect_port(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    /* redis-server needs a moment to listen: retry for up to 10 s. */
-    for (int i = 0; i < 200; i++) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        if (s < 0)
-            return -1;
-        if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
-            return s;
-        close(s);
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return -1;
-}
-
-static bool write_all(int s, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(s, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Reads until `count` replies that each end with "\r\n" were seen (simple
- * one-line replies only) into nothing. */
-static bool read_lines(int s, uint64_t count)
-{
-    char buf[65536];
-    while (count) {
-        ssize_t r = read(s, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        for (ssize_t i = 0; i < r; i++) {
-            if (buf[i] == '-')
-                return false;
-            if (buf[i] == '\n')
-                count--;
-        }
-    }
-    return true;
-}
-
-/* INFO memory's used_memory, or 0 on failure. */
-static unsigned long long redis_used_memory(int s)
-{
-    const char *cmd = "*2\r\n$4\r\nINFO\r\n$6\r\nmemory\r\n";
-    if (!write_all(s, cmd, strlen(cmd)))
-        return 0;
-    char buf[16384];
-    size_t have = 0;
-    long long want = -1;
-    for (;;) {
-        ssize_t r = read(s, buf + have, sizeof(buf) - 1 - have);
-        if (r <= 0)
-            return 0;
-        have += (size_t)r;
-        buf[have] = '\0';
-        if (want < 0 && strstr(buf, "\r\n"))
-            want = atoll(buf + 1) + (long long)(strstr(buf, "\r\n") - buf) + 4;
-        if (want >= 0 && (long long)have >= want)
-            break;
-        if (have >= sizeof(buf) - 1)
-            return 0;
-    }
-    const char *f = strstr(buf, "\r\nused_memory:");
-    return f ? strtoull(f + 14, NULL, 10) : 0;
-}
-
 static double redis_bytes_per_key(const char *server, const char *keys, uint64_t n, bool *ran)
 {
     *ran = false;
-    int port = free_port();
-    if (port < 0)
-        return 0;
-    char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    pid_t pid = fork();
-    if (pid < 0)
-        return 0;
-    if (pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        if (dn >= 0) {
-            dup2(dn, 1);
-            dup2(dn, 2);
-        }
-        execlp(server, server, "--port", portstr, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp", (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid;
     double result = 0;
-    int s = connect_port(port);
+    int s = bench_redis_start(server, &pid);
     if (s >= 0) {
-        unsigned long long before = redis_used_memory(s);
+        unsigned long long before = bench_redis_used_memory(s);
         kbuf b = KBUF_INIT;
         char val[VAL_LEN];
         memset(val, 'x', VAL_LEN);
@@ -232,18 +87,16 @@ static double redis_bytes_per_key(const char *server, const char *keys, uint64_t
                 resp_slice argv[3] = {{"SET", 3}, {keys + (i + j) * KEY_LEN, KEY_LEN}, {val, VAL_LEN}};
                 resp_add_command(&b, 3, argv);
             }
-            ok = write_all(s, b.data, b.len) && read_lines(s, m);
+            ok = bench_write_all(s, b.data, b.len) && bench_read_lines(s, m);
         }
         kbuf_free(&b);
-        unsigned long long after = ok ? redis_used_memory(s) : 0;
+        unsigned long long after = ok ? bench_redis_used_memory(s) : 0;
         if (ok && after > before) {
             result = (double)(after - before) / (double)n;
             *ran = true;
         }
-        close(s);
+        bench_redis_stop(s, pid);
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
     return result;
 }
 
@@ -275,25 +128,25 @@ int bench_engine_main(int argc, char **argv)
     memset(val, 'x', VAL_LEN);
 
     bool ok = true;
-    run r;
-    run_init(&r);
+    bench_run r;
+    bench_run_init(&r);
     resp_slice v1[1] = {{val, VAL_LEN}};
     resp_slice fv[2] = {{"field", 5}, {val, VAL_LEN}};
     double set = timed(&r, "SET", keys, n, 1, v1, &ok);
     double get = timed(&r, "GET", keys, n, 0, NULL, &ok);
     /* INCR needs integer values: run it on fresh keys (the hash ones, first). */
     double incr = timed(&r, "INCR", hkeys, n, 0, NULL, &ok);
-    run_free(&r);
-    run_init(&r);
+    bench_run_free(&r);
+    bench_run_init(&r);
     double hset = timed(&r, "HSET", hkeys, n, 2, fv, &ok);
-    run_free(&r);
+    bench_run_free(&r);
     printf("engine SET: cmds/s=%.0f\n", set);
     printf("engine GET: cmds/s=%.0f\n", get);
     printf("engine INCR: cmds/s=%.0f\n", incr);
     printf("engine HSET: cmds/s=%.0f\n", hset);
 
     /* Memory: a fresh engine, N SETs, rehashing finished. */
-    run_init(&r);
+    bench_run_init(&r);
     struct mallinfo2 m0 = mallinfo2();
     resp_slice argv3[3] = {{"SET", 3}, {NULL, KEY_LEN}, {val, VAL_LEN}};
     for (uint64_t i = 0; i < n; i++) {
@@ -309,7 +162,7 @@ int bench_engine_main(int argc, char **argv)
     if (db_size(&r.e.db) != n)
         ok = false;
     double keel_bpk = (double)(m1.uordblks - m0.uordblks) / (double)n;
-    run_free(&r);
+    bench_run_free(&r);
     printf("memory keel: bytes/key=%.1f keys=%llu\n", keel_bpk, (unsigned long long)n);
     if (use_redis) {
         bool ran;

@@ -94,13 +94,17 @@ extern const cmd_def cmd_scripting[];
 extern const cmd_def cmd_list[]; /* core/cmd/list.c */
 extern const cmd_def cmd_set[];  /* core/cmd/set.c */
 extern const cmd_def cmd_zset[]; /* core/cmd/zset.c */
+extern const cmd_def cmd_blocking[]; /* core/cmd/blocking.c */
+extern const cmd_def cmd_hll[];  /* core/cmd/hll.c */
+extern const cmd_def cmd_sort[]; /* core/cmd/sort.c */
 
 /* Per-command statistics (INFO commandstats / errorstats). */
 typedef struct cmd_stats {
     uint64_t calls;
     uint64_t failed_calls;   /* ran and replied with an error */
     uint64_t rejected_calls; /* refused before running (arity, auth, ...) */
-    uint64_t usec;           /* filled by the runtime, which has a clock */
+    uint64_t usec;           /* measured with the driver's clock (engine.clock_us) */
+    struct lathist *lat;     /* latency histogram; allocated on the first timed call */
 } cmd_stats;
 
 /* A command as the engine knows it: the definition plus its stats. */
@@ -138,7 +142,8 @@ void reply_bulk(cmd_ctx *x, const void *p, size_t len);
 void reply_bulk_cstr(cmd_ctx *x, const char *s);
 void reply_bulk_ll(cmd_ctx *x, long long v);
 /* A double as Redis's addReplyDouble (ZSCORE...): integers in (-2^52,
- * 2^52) without a fraction, "%.17g" otherwise, "inf"/"-inf". */
+ * 2^52) without a fraction, "%.17g" otherwise, "inf"/"-inf"; a bulk
+ * string in RESP2, a double (",3.5") in RESP3. */
 void reply_double(cmd_ctx *x, double v);
 /* A long double as INCRBYFLOAT/HINCRBYFLOAT reply it: Redis's ld2string in
  * human mode ("%.17Lf" with trailing zeros and point dropped). */
@@ -155,6 +160,31 @@ size_t reply_array_deferred(cmd_ctx *x);
 void reply_set_array_deferred(cmd_ctx *x, size_t mark, long long n);
 /* The value of a string entry as a bulk reply. */
 void reply_entry_str(cmd_ctx *x, const kentry *e);
+
+/* ---- RESP3 ----
+ * The calling client's protocol (2, or 3 after HELLO 3) decides how these
+ * are written, each as Redis 7.0 writes it (RESP2 fallback in brackets).
+ * reply_null and reply_null_array are "_" in RESP3; reply_double is
+ * ",<repr>" (a bulk string in RESP2); reply_long_double stays a bulk
+ * string in both, as Redis's INCRBYFLOAT/HINCRBYFLOAT replies. */
+int reply_proto(const cmd_ctx *x); /* 2 or 3 */
+/* n key/value pairs follow (a flat array of 2n). */
+void reply_map(cmd_ctx *x, long long n);
+/* n elements follow (an array). */
+void reply_set(cmd_ctx *x, long long n);
+void reply_bool(cmd_ctx *x, bool v); /* #t / #f (:1 / :0) */
+/* Text with a three-letter format ("txt"): =len\r\ntxt:... (bulk). */
+void reply_verbatim(cmd_ctx *x, const void *p, size_t len, const char *ext);
+/* A big number's decimal digits: (digits (bulk). */
+void reply_bignum(cmd_ctx *x, const char *num, size_t len);
+/* RESP3 only: n attribute pairs describing the reply that follows them,
+ * and push data. Check reply_proto(x) >= 3 first (Redis asserts). */
+void reply_attribute(cmd_ctx *x, long long n);
+void reply_push(cmd_ctx *x, long long n);
+/* Map and set headers whose count is known later: reserve with
+ * reply_array_deferred(), fill in with these (pairs for a map). */
+void reply_set_map_deferred(cmd_ctx *x, size_t mark, long long n);
+void reply_set_set_deferred(cmd_ctx *x, size_t mark, long long n);
 /* A HELP reply as Redis's addReplyHelp: "<ARGV0> <subcommand> ..." header,
  * the NULL-terminated lines, then HELP's own two lines. */
 void reply_help(cmd_ctx *x, const char *const *lines);
@@ -198,6 +228,10 @@ bool arg_double(cmd_ctx *x, const resp_slice *a, double *out, const char *msg);
  * WRONGTYPE, sets *wrongtype and returns NULL. */
 kentry *lookup_read(cmd_ctx *x, const resp_slice *key, int type, bool *wrongtype);
 kentry *lookup_write(cmd_ctx *x, const resp_slice *key, int type, bool *wrongtype);
+
+/* MEMORY USAGE's estimate of the bytes a key takes (the same on every
+ * replica: computed, not asked of the allocator). Eviction uses it too. */
+size_t key_memory_usage(const kentry *e);
 
 /* Counts a change to the dataset (the `dirty` counter behind
  * rdb_changes_since_last_save and, later, replication). */

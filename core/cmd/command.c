@@ -152,7 +152,7 @@ static void reply_key_flags(cmd_ctx *x, int kf)
     int n = 0;
     for (size_t i = 0; i < sizeof(key_flag_names) / sizeof(key_flag_names[0]); i++)
         n += (kf & key_flag_names[i].flag) != 0;
-    reply_array(x, n);
+    reply_set(x, n);
     for (size_t i = 0; i < sizeof(key_flag_names) / sizeof(key_flag_names[0]); i++)
         if (kf & key_flag_names[i].flag)
             reply_simple(x, key_flag_names[i].name);
@@ -161,27 +161,27 @@ static void reply_key_flags(cmd_ctx *x, int kf)
 static void reply_key_specs(cmd_ctx *x, const cmd_def *d)
 {
     if (!has_keyspec(d)) {
-        reply_array(x, 0);
+        reply_set(x, 0);
         return;
     }
-    reply_array(x, 1);
-    reply_array(x, 6);
+    reply_set(x, 1);
+    reply_map(x, 3);
     reply_bulk_cstr(x, "flags");
     reply_key_flags(x, key_flags(d));
     reply_bulk_cstr(x, "begin_search");
-    reply_array(x, 4);
+    reply_map(x, 2);
     reply_bulk_cstr(x, "type");
     reply_bulk_cstr(x, "index");
     reply_bulk_cstr(x, "spec");
-    reply_array(x, 2);
+    reply_map(x, 1);
     reply_bulk_cstr(x, "index");
     reply_int(x, d->first_key);
     reply_bulk_cstr(x, "find_keys");
-    reply_array(x, 4);
+    reply_map(x, 2);
     reply_bulk_cstr(x, "type");
     reply_bulk_cstr(x, "range");
     reply_bulk_cstr(x, "spec");
-    reply_array(x, 6);
+    reply_map(x, 3);
     reply_bulk_cstr(x, "lastkey");
     reply_int(x, d->last_key < 0 ? d->last_key : d->last_key - d->first_key);
     reply_bulk_cstr(x, "keystep");
@@ -201,7 +201,7 @@ static void reply_words(cmd_ctx *x, const char *s)
         while (*p && *p != ' ')
             p++;
     }
-    reply_array(x, n);
+    reply_set(x, n);
     for (const char *p = s ? s : ""; *p;) {
         while (*p == ' ')
             p++;
@@ -216,7 +216,7 @@ static void reply_words(cmd_ctx *x, const char *s)
 static void reply_info(cmd_ctx *x, const cmd_entry *ce)
 {
     if (ce == NULL) {
-        reply_null_array(x);
+        reply_null(x); /* Redis's addReplyNull: $-1 in RESP2 */
         return;
     }
     const cmd_def *d = ce->def;
@@ -227,7 +227,7 @@ static void reply_info(cmd_ctx *x, const cmd_entry *ce)
     int n = 0;
     for (int i = 0; i < NFLAGS; i++)
         n += (f & flag_names[i].flag) != 0;
-    reply_array(x, n);
+    reply_set(x, n);
     for (int i = 0; i < NFLAGS; i++)
         if (f & flag_names[i].flag)
             reply_simple(x, flag_names[i].name);
@@ -235,7 +235,7 @@ static void reply_info(cmd_ctx *x, const cmd_entry *ce)
     reply_int(x, d->last_key);
     reply_int(x, d->key_step);
     uint32_t m = acl_mask(d);
-    reply_array(x, popcount32(m));
+    reply_set(x, popcount32(m));
     for (int i = 0; i < NACL; i++) {
         if (m & (1u << i)) {
             char cat[32];
@@ -245,7 +245,11 @@ static void reply_info(cmd_ctx *x, const cmd_entry *ce)
     }
     reply_words(x, d->tips);
     reply_key_specs(x, d);
-    reply_array(x, ce->nsubs);
+    /* No subcommands: an empty set, as Redis (an array otherwise). */
+    if (ce->nsubs == 0)
+        reply_set(x, 0);
+    else
+        reply_array(x, ce->nsubs);
     for (int i = 0; i < ce->nsubs; i++)
         reply_info(x, &ce->subs[i]);
 }
@@ -667,7 +671,7 @@ static void reply_arg(cmd_ctx *x, const carg *a, bool keyspec)
     bool ks = a->key && keyspec;
     bool has_flags = a->optional || a->multiple;
     bool nested = !strcmp(a->type, "oneof") || !strcmp(a->type, "block");
-    reply_array(x, 2 * (2 + ks + (a->token != NULL) + has_flags + nested));
+    reply_map(x, 2 + ks + (a->token != NULL) + has_flags + nested);
     reply_bulk_cstr(x, "name");
     reply_bulk_cstr(x, a->name);
     reply_bulk_cstr(x, "type");
@@ -682,7 +686,7 @@ static void reply_arg(cmd_ctx *x, const carg *a, bool keyspec)
     }
     if (has_flags) {
         reply_bulk_cstr(x, "flags");
-        reply_array(x, a->optional + a->multiple);
+        reply_set(x, a->optional + a->multiple);
         if (a->optional)
             reply_simple(x, "optional");
         if (a->multiple)
@@ -719,7 +723,7 @@ static void reply_docs(cmd_ctx *x, const cmd_entry *ce)
     const char *group = d->group ? d->group : ce->parent && ce->parent->def->group ? ce->parent->def->group : "generic";
     int n = 1 + (d->summary != NULL) + (d->since != NULL) + (d->complexity != NULL) + (args.n > 0) +
             (ce->nsubs > 0);
-    reply_array(x, 2 * n);
+    reply_map(x, n);
     if (d->summary) {
         reply_bulk_cstr(x, "summary");
         reply_bulk_cstr(x, d->summary);
@@ -743,7 +747,7 @@ static void reply_docs(cmd_ctx *x, const cmd_entry *ce)
     arena_free(&a);
     if (ce->nsubs > 0) {
         reply_bulk_cstr(x, "subcommands");
-        reply_array(x, 2LL * ce->nsubs);
+        reply_map(x, ce->nsubs);
         for (int i = 0; i < ce->nsubs; i++) {
             reply_bulk_cstr(x, ce->subs[i].fullname);
             reply_docs(x, &ce->subs[i]);
@@ -782,7 +786,7 @@ static void command_info_cmd(cmd_ctx *x)
 static void command_docs_cmd(cmd_ctx *x)
 {
     if (x->argc == 2) {
-        reply_array(x, 2LL * x->eng->ncmds);
+        reply_map(x, x->eng->ncmds);
         for (int i = 0; i < x->eng->ncmds; i++) {
             reply_bulk_cstr(x, x->eng->cmds[i].fullname);
             reply_docs(x, &x->eng->cmds[i]);
@@ -799,7 +803,7 @@ static void command_docs_cmd(cmd_ctx *x)
         reply_docs(x, ce);
         n++;
     }
-    reply_set_array_deferred(x, mark, 2 * n);
+    reply_set_map_deferred(x, mark, n);
 }
 
 /* COMMAND GETKEYS / GETKEYSANDFLAGS */

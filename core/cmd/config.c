@@ -40,6 +40,12 @@ static void get_databases(engine *e, void *base, kbuf *out)
     kbuf_append(out, n, (size_t)l);
 }
 
+/* In EVICT_* order (engine.h). */
+static const char *const maxmemory_policies[] = {
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction", NULL,
+};
+
 static const config_def core_configs[] = {
     {.name = "active-expire-effort", .type = CONFIG_INT, .min = 1, .max = 10,
      .offset = CFG_OFF(active_expire_effort)},
@@ -64,6 +70,17 @@ static const config_def core_configs[] = {
      .offset = CFG_OFF(proto_max_bulk_len)},
     {.name = "requirepass", .type = CONFIG_STRING, .flags = CONFIG_SENSITIVE,
      .offset = CFG_OFF(requirepass)},
+    {.name = "hll-sparse-max-bytes", .type = CONFIG_MEMORY, .min = 0, .max = LONG_MAX,
+     .offset = CFG_OFF(hll_sparse_max_bytes)},
+    {.name = "latency-tracking", .type = CONFIG_BOOL, .offset = CFG_OFF(latency_tracking)},
+    {.name = "maxmemory", .type = CONFIG_MEMORY, .min = 0, .max = LLONG_MAX,
+     .offset = CFG_OFF(maxmemory)},
+    {.name = "maxmemory-policy", .type = CONFIG_ENUM, .enum_names = maxmemory_policies,
+     .offset = CFG_OFF(maxmemory_policy)},
+    {.name = "maxmemory-samples", .type = CONFIG_INT, .min = 1, .max = 64,
+     .offset = CFG_OFF(maxmemory_samples)},
+    {.name = "maxmemory-eviction-tenacity", .type = CONFIG_INT, .min = 0, .max = 100,
+     .offset = CFG_OFF(maxmemory_eviction_tenacity)},
     {0},
 };
 
@@ -138,7 +155,7 @@ static bool word_is(const char *v, size_t len, const char *w)
 /* Redis's memtoull: digits then an optional unit (b k kb m mb g gb, any
  * case); no sign. Overflow saturates then wraps as strtoull and the
  * unsigned multiplication do. */
-static bool parse_memory(const char *v, size_t len, unsigned long long *out)
+bool config_parse_memory_value(const char *v, size_t len, unsigned long long *out)
 {
     len = cstrlen(v, len);
     if (len > 0 && v[0] == '-')
@@ -185,7 +202,7 @@ static bool set_numeric(const config_def *d, void *base, const char *v, size_t l
     long long ll;
     if (d->type == CONFIG_MEMORY) {
         unsigned long long u;
-        if (!parse_memory(v, len, &u)) {
+        if (!config_parse_memory_value(v, len, &u)) {
             snprintf(err, CONFIG_ERR_MAX, "argument must be a memory value");
             return false;
         }
@@ -399,7 +416,7 @@ static void config_get_cmd(cmd_ctx *x)
             }
         }
     }
-    reply_array(x, 2LL * m.n);
+    reply_map(x, m.n);
     kbuf val = KBUF_INIT;
     for (int i = 0; i < m.n; i++) {
         reply_bulk(x, m.v[i].name, m.v[i].len);
@@ -554,8 +571,24 @@ static void config_resetstat_cmd(cmd_ctx *x)
 
 static void config_rewrite_cmd(cmd_ctx *x)
 {
-    /* The runtime, which has the file, replaces this when it has one. */
-    reply_error(x, "The server is running without a config file");
+    /* The runtime has the file (and the disk): it does the work. */
+    char err[CONFIG_ERR_MAX] = "The server is running without a config file";
+    engine *e = x->eng;
+    if (e->config_rewrite == NULL || !e->config_rewrite(e->config_rewrite_ctx, e, err)) {
+        reply_errorf(x, "%s", err);
+        return;
+    }
+    reply_ok(x);
+}
+
+void config_for_each(engine *e, config_each_fn *fn, void *ctx)
+{
+    for (int t = 0; t < ntables(e); t++) {
+        void *base;
+        const config_def *defs = table_defs(e, t, &base);
+        for (int i = 0; defs[i].name; i++)
+            fn(ctx, &defs[i], base);
+    }
 }
 
 static void config_help_cmd(cmd_ctx *x)

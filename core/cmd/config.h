@@ -79,6 +79,14 @@ const config_def *config_lookup(engine *e, const char *name, size_t len, void **
 bool config_set_one(engine *e, const config_def *d, void *base, const char *v, size_t len,
                     char *err);
 
+/* Redis's memtoull: digits then an optional unit (b k kb m mb g gb, any
+ * case). False on anything else or overflow. */
+bool config_parse_memory_value(const char *v, size_t len, unsigned long long *out);
+
+/* Calls fn on every parameter (the core's, then each driver table's). */
+typedef void config_each_fn(void *ctx, const config_def *d, void *base);
+void config_for_each(engine *e, config_each_fn *fn, void *ctx);
+
 /* Appends the value of a parameter as CONFIG GET prints it. */
 void config_get_value(engine *e, const config_def *d, void *base, kbuf *out);
 

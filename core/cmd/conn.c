@@ -1,11 +1,11 @@
 /* Connection commands: PING ECHO QUIT HELLO AUTH SELECT RESET and CLIENT
- * (ID SETNAME GETNAME LIST INFO KILL NO-EVICT HELP), with Redis 7.0's
+ * (ID SETNAME GETNAME LIST INFO KILL UNBLOCK NO-EVICT HELP), with Redis 7.0's
  * replies (networking.c, acl.c, db.c).
  *
- * keel speaks RESP2 only, has Redis's numbered databases and one user ("default",
- * whose password is requirepass when set). The driver owns the sockets:
- * QUIT and CLIENT KILL only flag clients (CLIENT_CLOSE_AFTER_REPLY,
- * CLIENT_KILLED) and the driver closes them. */
+ * keel speaks RESP2 and RESP3 (HELLO 3, per client), has Redis's numbered
+ * databases and one user ("default", whose password is requirepass when
+ * set). The driver owns the sockets: QUIT and CLIENT KILL only flag clients
+ * (CLIENT_CLOSE_AFTER_REPLY, CLIENT_KILLED) and the driver closes them. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,8 +170,7 @@ static void hello_cmd(cmd_ctx *x)
     if (x->argc >= 2) {
         if (!arg_ll(x, &x->argv[j++], &ver, "Protocol version is not an integer or out of range"))
             return;
-        /* keel speaks RESP2 only. */
-        if (ver != 2) {
+        if (ver < 2 || ver > 3) {
             reply_error(x, "-NOPROTO unsupported protocol version");
             return;
         }
@@ -203,7 +202,8 @@ static void hello_cmd(cmd_ctx *x)
     }
     if (ver)
         x->cl->resp = (int)ver;
-    reply_array(x, 14);
+    /* In the protocol just chosen. */
+    reply_map(x, 7);
     reply_bulk_cstr(x, "server");
     reply_bulk_cstr(x, "redis");
     reply_bulk_cstr(x, "version");
@@ -247,6 +247,8 @@ static void client_line(cmd_ctx *x, const client *c, kbuf *b)
     char flags[16], *p = flags;
     if (c->flags & CLIENT_MULTI)
         *p++ = 'x';
+    if (engine_client_blocked(c))
+        *p++ = 'b';
     if (c->flags & CLIENT_DIRTY_CAS)
         *p++ = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY)
@@ -309,6 +311,34 @@ static bool live(const client *c) { return !(c->flags & CLIENT_KILLED); }
 
 static void client_id_cmd(cmd_ctx *x) { reply_int(x, (long long)x->cl->id); }
 
+/* CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 if that client was blocked
+ * (it gets its timeout's reply, or -UNBLOCKED), else 0. */
+static void client_unblock_cmd(cmd_ctx *x)
+{
+    long long id;
+    if (!arg_ll(x, &x->argv[2], &id, NULL))
+        return;
+    bool error = false;
+    if (x->argc == 4) {
+        if (arg_is(&x->argv[3], "error"))
+            error = true;
+        else if (!arg_is(&x->argv[3], "timeout")) {
+            reply_error(x, "CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else if (x->argc > 4) {
+        reply_error(x, ERR_SYNTAX);
+        return;
+    }
+    for (client *c = x->eng->clients; c; c = c->next) {
+        if (c->id == (uint64_t)id) {
+            reply_int(x, engine_unblock_client(x->eng, c, error, x->now_ms) ? 1 : 0);
+            return;
+        }
+    }
+    reply_int(x, 0);
+}
+
 static void client_setname_cmd(cmd_ctx *x)
 {
     if (set_name(x, &x->argv[2]))
@@ -328,7 +358,7 @@ static void client_info_cmd(cmd_ctx *x)
     kbuf b = KBUF_INIT;
     client_line(x, x->cl, &b);
     kbuf_putc(&b, '\n');
-    reply_bulk(x, b.data, b.len);
+    reply_verbatim(x, b.data, b.len, "txt");
     kbuf_free(&b);
 }
 
@@ -397,7 +427,7 @@ static void client_list_cmd(cmd_ctx *x)
             kbuf_putc(&b, '\n');
         }
     }
-    reply_bulk(x, b.data ? b.data : "", b.len);
+    reply_verbatim(x, b.data ? b.data : "", b.len, "txt");
     kbuf_free(&b);
 }
 
@@ -550,6 +580,8 @@ static void client_help_cmd(cmd_ctx *x)
         "      Return clients of specified type.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         NULL,
@@ -582,6 +614,11 @@ static const cmd_def client_subcommands[] = {
      .acl = "@admin @slow @dangerous @connection",
      .args = "<ip:port|[ID client-id] [TYPE <NORMAL|MASTER|SLAVE|REPLICA|PUBSUB>] "
              "[USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME yes/no] [MAXAGE maxage]>"},
+    {.name = "unblock", .arity = -3, .flags = CMD_ADMIN | CLIENT_FLAGS,
+     .fn = client_unblock_cmd, .group = "connection", .since = "5.0.0",
+     .summary = "Unblock a client blocked in a blocking command from a different connection",
+     .complexity = "O(log N) where N is the number of client connections",
+     .acl = "@admin @slow @dangerous @connection", .args = "client-id [TIMEOUT|ERROR]"},
     {.name = "list", .arity = -2, .flags = CMD_ADMIN | CLIENT_FLAGS, .fn = client_list_cmd,
      .group = "connection", .since = "2.4.0", .summary = "Get the list of client connections",
      .complexity = "O(N) where N is the number of client connections",

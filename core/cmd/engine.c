@@ -2,6 +2,8 @@
  * clients and stats. See engine.h. */
 #include "core/cmd/engine.h"
 #include "core/cmd/engine_internal.h"
+#include "core/store/hll.h"
+#include "core/util/lathist.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -14,7 +16,7 @@
 
 static const cmd_def *const cmd_families[] = {
     cmd_string, cmd_bits, cmd_hash, cmd_keys, cmd_server, cmd_conn, cmd_multi, cmd_scripting,
-    cmd_list, cmd_set, cmd_zset,
+    cmd_list, cmd_set, cmd_zset, cmd_blocking, cmd_hll, cmd_sort,
 };
 
 static int count_defs(const cmd_def *defs)
@@ -148,6 +150,7 @@ static watched_key *client_watched(client *c, int dbid, const char *key, size_t 
 static void on_modified(void *ctx, int dbid, const char *key, size_t len, int how)
 {
     engine *e = ctx;
+    engine_block_signal(e, dbid, key, len);
     if (dict_size(&e->watched[dbid]) == 0)
         return;
     watch_node *w = (watch_node *)dict_find(&e->watched[dbid], key, len);
@@ -234,6 +237,51 @@ void engine_unwatch_all(engine *e, client *c)
     c->nwatched = 0;
 }
 
+typedef struct swap_touch {
+    engine *e;
+    int emptied;
+    db *de, *dr;
+    int64_t now_ms;
+} swap_touch;
+
+static void swap_touch_cb(void *ctx, dict_node *n)
+{
+    swap_touch *t = ctx;
+    watch_node *w = (watch_node *)n;
+    kentry *ke = (kentry *)dict_find(&t->de->keys, w->key, w->klen);
+    kentry *kr = (kentry *)dict_find(&t->dr->keys, w->key, w->klen);
+    if (ke == NULL && kr == NULL)
+        return;
+    for (int i = 0; i < w->n; i++) {
+        client *c = w->clients[i];
+        watched_key *wk = client_watched(c, t->emptied, w->key, w->klen);
+        assert(wk != NULL);
+        if (wk->expired_at_watch) {
+            if (kr == NULL) {
+                wk->expired_at_watch = false; /* an expired key now deleted */
+                continue;
+            }
+            if (db_is_expired(kr, t->now_ms))
+                continue; /* expired before, expired after */
+        } else if (ke == NULL && db_is_expired(kr, t->now_ms)) {
+            wk->expired_at_watch = true; /* nothing replaced by an expired key */
+            continue;
+        }
+        c->flags |= CLIENT_DIRTY_CAS;
+    }
+}
+
+void engine_swapdb(engine *e, int a, int b, int64_t now_ms)
+{
+    db *da = engine_db(e, a), *dbb = engine_db(e, b);
+    swap_touch t1 = {e, a, da, dbb, now_ms}, t2 = {e, b, dbb, da, now_ms};
+    dict_for_each(&e->watched[a], swap_touch_cb, &t1);
+    dict_for_each(&e->watched[b], swap_touch_cb, &t2);
+    db_swap(da, dbb);
+    engine_block_signal_db(e, a);
+    engine_block_signal_db(e, b);
+}
+
 /* EXEC fails if a WATCHed key that was live at WATCH time has expired. */
 bool engine_watched_expired(engine *e, client *c, int64_t now_ms)
 {
@@ -270,6 +318,12 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     e->cfg.requirepass = NULL;
     e->cfg.active_expire_effort = 1;
     e->cfg.hz = 10;
+    e->cfg.latency_tracking = true;
+    e->cfg.hll_sparse_max_bytes = HLL_SPARSE_MAX_BYTES_DEFAULT;
+    e->cfg.maxmemory = 0;
+    e->cfg.maxmemory_policy = EVICT_NOEVICTION;
+    e->cfg.maxmemory_samples = 5;
+    e->cfg.maxmemory_eviction_tenacity = 10;
     e->next_client_id = 1;
     e->active_expire_enabled = true;
     e->start_ms = now_ms;
@@ -309,18 +363,23 @@ bool engine_set_databases(engine *e, int n)
     return true;
 }
 
+static void reset_entry_stats(cmd_entry *ce, bool release);
+
 void engine_free(engine *e)
 {
     while (e->clients)
         engine_client_free(e, e->clients);
+    engine_blocking_free(e);
     for (int i = 0; i < e->ndbs; i++) {
         db_free(engine_db(e, i));
         dict_free(&e->watched[i]);
     }
     free(e->more_dbs);
     free(e->watched);
-    for (int i = 0; i < e->ncmds; i++)
+    for (int i = 0; i < e->ncmds; i++) {
+        reset_entry_stats(&e->cmds[i], true);
         free(e->cmds[i].subs);
+    }
     free(e->cmds);
     free(e->errors);
     free(e->cfg.requirepass);
@@ -358,6 +417,7 @@ void engine_discard_queue(client *c)
 
 void engine_client_free(engine *e, client *c)
 {
+    engine_unblock_client_freed(e, c);
     engine_unwatch_all(e, c);
     engine_discard_queue(c);
     free(c->queue);
@@ -412,17 +472,23 @@ void engine_count_error(engine *e, const char *msg, size_t len)
     s->count = 1;
 }
 
-static void reset_entry_stats(cmd_entry *ce)
+static void reset_entry_stats(cmd_entry *ce, bool release)
 {
+    lathist *lat = ce->stats.lat;
     memset(&ce->stats, 0, sizeof(ce->stats));
+    if (release)
+        free(lat);
+    else if (lat)
+        memset(lat, 0, sizeof(*lat));
+    ce->stats.lat = release ? NULL : lat;
     for (int i = 0; i < ce->nsubs; i++)
-        reset_entry_stats(&ce->subs[i]);
+        reset_entry_stats(&ce->subs[i], release);
 }
 
 void engine_reset_stats(engine *e)
 {
     for (int i = 0; i < e->ncmds; i++)
-        reset_entry_stats(&e->cmds[i]);
+        reset_entry_stats(&e->cmds[i], false);
     uint64_t dirty = e->stats.dirty;
     memset(&e->stats, 0, sizeof(e->stats));
     e->stats.dirty = dirty;
@@ -537,8 +603,20 @@ void engine_call(cmd_ctx *x, const cmd_entry *ce, int argc, const resp_slice *ar
     sub.argv = argv;
     sub.cmd = ce;
     sub.failed = false;
+    engine *e = x->eng;
+    uint64_t t0 = e->clock_us ? e->clock_us(e->clock_ctx) : 0;
     ce->def->fn(&sub);
     cmd_entry *m = (cmd_entry *)ce;
+    if (e->clock_us) {
+        uint64_t t1 = e->clock_us(e->clock_ctx);
+        uint64_t dt = t1 > t0 ? t1 - t0 : 0;
+        m->stats.usec += dt;
+        if (e->cfg.latency_tracking) {
+            if (m->stats.lat == NULL && (m->stats.lat = calloc(1, sizeof(lathist))) == NULL)
+                abort();
+            lathist_add(m->stats.lat, dt);
+        }
+    }
     m->stats.calls++;
     if (sub.failed)
         m->stats.failed_calls++;
@@ -556,11 +634,35 @@ void engine_exec_queue(cmd_ctx *x)
     c->queue = NULL;
     c->nqueue = c->capqueue = 0;
     reply_array(x, n);
+    /* Blocking commands in a transaction answer at once (a timeout's
+     * reply when there is nothing to pop), as in Redis. */
+    c->flags |= CLIENT_DENY_BLOCKING;
     for (int i = 0; i < n; i++) {
         engine_call(x, q[i].cmd, q[i].argc, q[i].argv);
         free(q[i].argv);
     }
+    c->flags &= ~CLIENT_DENY_BLOCKING;
     free(q);
+}
+
+/* Over maxmemory, Redis's processCommand refuses commands that may grow
+ * memory (DENYOOM, or an EXEC with one queued), and anything but EXEC,
+ * DISCARD, QUIT and RESET while a transaction is queued. */
+static bool oom_refuses(const client *c, const cmd_entry *ce)
+{
+    if (ce->def->flags & CMD_DENYOOM)
+        return true;
+    bool top = ce->parent == NULL;
+    const char *n = ce->def->name;
+    if (top && !strcmp(n, "exec")) {
+        for (int i = 0; i < c->nqueue; i++)
+            if (c->queue[i].cmd->def->flags & CMD_DENYOOM)
+                return true;
+        return false;
+    }
+    if (c->flags & CLIENT_MULTI)
+        return !(top && (!strcmp(n, "discard") || !strcmp(n, "quit") || !strcmp(n, "reset")));
+    return false;
 }
 
 void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int64_t now_ms,
@@ -600,12 +702,19 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         reject(&x, ce, "Command not allowed inside a transaction");
         return;
     }
+    if (e->cfg.maxmemory && !engine_evict(e, now_ms) && oom_refuses(c, ce)) {
+        reject(&x, ce, "-OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
     if ((c->flags & CLIENT_MULTI) && !is_multi_control(ce)) {
         queue_command(c, ce, argc, argv);
         kbuf_append(out, "+QUEUED\r\n", 9);
         return;
     }
     engine_call(&x, ce, argc, argv);
+    /* Clients waiting on keys this command wrote are served now, before
+     * anything else runs. */
+    engine_serve_ready(e, now_ms);
 }
 
 void engine_tick(engine *e, int64_t now_ms)
@@ -621,4 +730,5 @@ void engine_tick(engine *e, int64_t now_ms)
             e->stats.expired_by_cycle += db_active_expire(d, &e->rng, now_ms, loops);
         db_rehash_step(d, 100);
     }
+    engine_block_timeouts(e, now_ms);
 }

@@ -32,7 +32,26 @@ typedef struct engine_config {
     char *requirepass;                   /* NULL: no password */
     long long active_expire_effort;      /* 1..10, Redis's; scales the expire cycle */
     long long hz;                        /* ticks per second the driver promises */
+    bool latency_tracking;               /* yes: per-command latency histograms */
+    long long hll_sparse_max_bytes;      /* 3000: sparse HLL promoted to dense past it */
+    long long maxmemory;                 /* bytes; 0: no limit */
+    int maxmemory_policy;                /* EVICT_*: noeviction */
+    long long maxmemory_samples;         /* 5: keys sampled per eviction */
+    long long maxmemory_eviction_tenacity; /* 10 (accepted; eviction is not time-sliced) */
 } engine_config;
+
+/* maxmemory-policy, in Redis's order of names (config.c). The LFU policies
+ * evict by idle time as the LRU ones do: keel keeps no access counter. */
+enum {
+    EVICT_VOLATILE_LRU,
+    EVICT_VOLATILE_LFU,
+    EVICT_VOLATILE_RANDOM,
+    EVICT_VOLATILE_TTL,
+    EVICT_ALLKEYS_LRU,
+    EVICT_ALLKEYS_LFU,
+    EVICT_ALLKEYS_RANDOM,
+    EVICT_NOEVICTION,
+};
 
 /* Client flags. */
 #define CLIENT_MULTI (1u << 0)
@@ -41,6 +60,7 @@ typedef struct engine_config {
 #define CLIENT_CLOSE_AFTER_REPLY (1u << 3)
 #define CLIENT_NO_EVICT (1u << 4)
 #define CLIENT_KILLED (1u << 5)     /* CLIENT KILL hit it: the driver closes it */
+#define CLIENT_DENY_BLOCKING (1u << 6) /* running EXEC: blocking commands do not block */
 
 typedef struct queued_cmd {
     const cmd_entry *cmd;
@@ -81,6 +101,12 @@ typedef struct client {
     watched_key *watched;
     int nwatched, capwatched;
 
+    /* Blocking commands: where a served client's reply goes (the driver's
+     * output buffer for it; NULL: the client never blocks), and its wait
+     * (core/cmd/blocking.c) while blocked. */
+    kbuf *out;
+    struct block_state *block;
+
     struct client *prev, *next; /* the engine's list, in id order */
     void *driver;               /* the driver's own handle for this client */
 } client;
@@ -92,6 +118,7 @@ typedef struct engine_stats {
     uint64_t error_replies;  /* total_error_replies */
     uint64_t rejected_calls;
     uint64_t expired_by_cycle;
+    uint64_t evicted_keys;
 } engine_stats;
 
 /* Counts of error replies per error code ("ERR", "WRONGTYPE", ...). */
@@ -144,6 +171,22 @@ typedef struct engine {
     /* DEBUG SLEEP: how long the driver should pause before the next
      * command, in microseconds (added up; the driver resets it). */
     int64_t debug_sleep_us;
+    /* Bytes in use, as the driver measures them (engine_set_used_memory);
+     * eviction lowers it by each evicted key's estimate until the driver
+     * measures again. Only read when maxmemory is set. */
+    uint64_t used_memory;
+    /* Clients blocked on keys (core/cmd/blocking.c); NULL until one blocks. */
+    struct blocking *blk;
+    /* The driver's monotonic clock in microseconds, or NULL. It only times
+     * commands for INFO commandstats/latencystats and /metrics; nothing the
+     * dataset or a reply depends on reads it. */
+    uint64_t (*clock_us)(void *ctx);
+    void *clock_ctx;
+    /* CONFIG REWRITE, done by the driver (it has the file): writes the
+     * current parameters, or fails with a reason in err (CONFIG_ERR_MAX).
+     * NULL: "The server is running without a config file". */
+    bool (*config_rewrite)(void *ctx, struct engine *e, char *err);
+    void *config_rewrite_ctx;
     /* CONFIG parameters beyond the core's (config_register). */
     config_reg config_regs[ENGINE_MAX_CONFIG_REGS];
     int nconfig_regs;
@@ -169,6 +212,32 @@ void engine_client_free(engine *e, client *c);
  * c->flags for CLIENT_CLOSE_AFTER_REPLY (QUIT). */
 void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int64_t now_ms,
                     kbuf *out);
+
+/* The driver's measure of the bytes in use, for maxmemory: set it before
+ * commands run (only needed while maxmemory is not 0). */
+void engine_set_used_memory(engine *e, uint64_t bytes);
+
+/* Redis's performEvictions: while used memory is over maxmemory, evicts
+ * keys by maxmemory-policy. Returns false when it is still over (the
+ * policy is noeviction, or nothing is left to evict): write commands that
+ * may grow memory are then refused with -OOM. True when no limit is set. */
+bool engine_evict(engine *e, int64_t now_ms);
+
+/* Blocking commands. A blocked client's reply is written later, into its
+ * client.out, when a write serves it or its timeout passes; the driver
+ * takes such clients with engine_next_unblocked() after each call into the
+ * engine (execute, tick, timeouts), sends their output and runs the
+ * commands they pipelined after the blocking one. */
+bool engine_client_blocked(const client *c);
+uint64_t engine_blocked_clients(const engine *e);
+client *engine_next_unblocked(engine *e);
+/* Times out the blocked clients whose deadline is <= now_ms. */
+void engine_block_timeouts(engine *e, int64_t now_ms);
+/* The earliest deadline of a blocked client, -1 if none. */
+int64_t engine_next_block_deadline(const engine *e);
+/* CLIENT UNBLOCK: ends c's wait with a timeout's reply or, if error, with
+ * -UNBLOCKED. False if c was not blocked. */
+bool engine_unblock_client(engine *e, client *c, bool error, int64_t now_ms);
 
 /* Periodic work, called hz times a second: the active expire cycle and a
  * bounded share of incremental rehashing. */

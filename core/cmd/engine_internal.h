@@ -18,4 +18,20 @@ void engine_call(cmd_ctx *x, const cmd_entry *ce, int argc, const resp_slice *ar
 /* EXEC's body: replies with an array of the queued commands' replies. */
 void engine_exec_queue(cmd_ctx *x);
 
+/* SWAPDB: touches the keys WATCHed in either database as Redis 7.0's
+ * touchAllWatchedKeysInDb (an expired key replaced by nothing or by another
+ * expired key is no change), swaps the keys, and marks the keys clients
+ * wait on in either database ready. */
+void engine_swapdb(engine *e, int a, int b, int64_t now_ms);
+/* Marks every key clients wait on in database dbid ready. */
+void engine_block_signal_db(engine *e, int dbid);
+
+/* Blocking (core/cmd/blocking.c): a write to (db, key) may serve clients
+ * waiting on it; the engine serves them after each command. */
+void engine_block_signal(engine *e, int dbid, const char *key, size_t len);
+void engine_serve_ready(engine *e, int64_t now_ms);
+/* c is being freed: out of every wait and queue, no reply. */
+void engine_unblock_client_freed(engine *e, client *c);
+void engine_blocking_free(engine *e);
+
 #endif

@@ -290,13 +290,21 @@ static void getall_generic(cmd_ctx *x, int want)
     kentry *e = lookup_read(x, &x->argv[1], OBJ_HASH, &wrong);
     if (wrong)
         return;
+    /* HGETALL is a map (RESP2: a flat array), HKEYS and HVALS arrays. */
+    bool map = want == (WANT_FIELDS | WANT_VALUES);
     if (e == NULL) {
-        reply_array(x, 0);
+        if (map)
+            reply_map(x, 0);
+        else
+            reply_array(x, 0);
         return;
     }
     khash *h = kentry_obj(e);
     long long n = (long long)khash_len(h);
-    reply_array(x, want == (WANT_FIELDS | WANT_VALUES) ? n * 2 : n);
+    if (map)
+        reply_map(x, n);
+    else
+        reply_array(x, n);
     getall_ctx g = {x, want};
     khash_for_each(h, getall_cb, &g);
 }
@@ -437,9 +445,19 @@ static void hscan_cmd(cmd_ctx *x)
  * with an error (Redis streams until the client's output limit). */
 static long long randfield_reply_max(const cmd_ctx *x) { return x->eng->cfg.proto_max_bulk_len; }
 
+/* The array header of n HRANDFIELD results: WITHVALUES gives a flat array
+ * of 2n in RESP2 and n [field, value] arrays in RESP3 (reply_pair). */
+static void reply_pairs_header(cmd_ctx *x, unsigned long long n, bool withvalues)
+{
+    bool flat = withvalues && reply_proto(x) < 3;
+    reply_array(x, (long long)(flat ? n * 2 : n));
+}
+
 static void reply_pair(cmd_ctx *x, const char *f, size_t flen, const char *v, size_t vlen,
                        bool withvalues)
 {
+    if (withvalues && reply_proto(x) >= 3)
+        reply_array(x, 2);
     reply_bulk(x, f, flen);
     if (withvalues)
         reply_bulk(x, v, vlen);
@@ -450,7 +468,7 @@ static void randfield_repeats(cmd_ctx *x, khash *h, unsigned long long count, bo
 {
     size_t start = x->out->len;
     long long limit = randfield_reply_max(x);
-    reply_array(x, (long long)(withvalues ? count * 2 : count));
+    reply_pairs_header(x, count, withvalues);
     pairs ps = {0};
     if (khash_enc(h) == ENC_LISTPACK)
         ps = all_pairs(h); /* O(1) draws instead of a walk each */
@@ -578,7 +596,7 @@ static void randfield_count(cmd_ctx *x, long long l, bool withvalues)
         return;
     }
     unsigned long long n = count < size ? count : size;
-    reply_array(x, (long long)(withvalues ? n * 2 : n));
+    reply_pairs_header(x, n, withvalues);
     /* CASE 2: as many as there are or more: the whole hash. */
     if (count >= size) {
         getall_ctx g = {x, withvalues ? WANT_VALUES : 0};

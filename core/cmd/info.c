@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "core/cmd/engine.h"
+#include "core/util/lathist.h"
 #include "core/util/prng.h"
 
 #define KEEL_REDIS_VERSION "7.0.15"
@@ -102,7 +103,7 @@ static void sec_clients(engine *e, int64_t now_ms, kbuf *b)
         if (!(c->flags & CLIENT_KILLED))
             n++;
     addf(b, "connected_clients:%llu\r\n", (unsigned long long)n);
-    addf(b, "blocked_clients:0\r\n");
+    addf(b, "blocked_clients:%llu\r\n", (unsigned long long)engine_blocked_clients(e));
     addf(b, "tracking_clients:0\r\n");
     addf(b, "clients_in_timeout_table:0\r\n");
 }
@@ -139,6 +140,7 @@ static void sec_stats(engine *e, int64_t now_ms, kbuf *b)
     addf(b, "expired_keys:%llu\r\n", (unsigned long long)s->expired);
     addf(b, "expired_stale_perc:%.2f\r\n", stale);
     addf(b, "expired_time_cap_reached_count:0\r\n");
+    addf(b, "evicted_keys:%llu\r\n", (unsigned long long)e->stats.evicted_keys);
     addf(b, "keyspace_hits:%llu\r\n", (unsigned long long)s->hits);
     addf(b, "keyspace_misses:%llu\r\n", (unsigned long long)s->misses);
     addf(b, "total_error_replies:%llu\r\n", (unsigned long long)e->stats.error_replies);
@@ -148,8 +150,42 @@ static void sec_replication(engine *e, int64_t now_ms, kbuf *b)
 {
     (void)e;
     (void)now_ms;
+    /* A lone node, as a Redis master without replicas: the offsets are
+     * Redis's replication stream's, which keel does not speak (its
+     * replication is Raft, with its own section from the cluster on). */
+    char replid[41];
+    run_id(e, replid);
     addf(b, "role:master\r\n");
     addf(b, "connected_slaves:0\r\n");
+    addf(b, "master_failover_state:no-failover\r\n");
+    addf(b, "master_replid:%s\r\n", replid);
+    addf(b, "master_replid2:0000000000000000000000000000000000000000\r\n");
+    addf(b, "master_repl_offset:0\r\n");
+    addf(b, "second_repl_offset:-1\r\n");
+    addf(b, "repl_backlog_active:0\r\n");
+    addf(b, "repl_backlog_size:1048576\r\n");
+    addf(b, "repl_backlog_first_byte_offset:0\r\n");
+    addf(b, "repl_backlog_histlen:0\r\n");
+}
+
+static void latency_line(const cmd_entry *ce, kbuf *b)
+{
+    const lathist *h = ce->stats.lat;
+    if (h && h->total) {
+        kbuf_append(b, "latency_percentiles_usec_", 25);
+        add_safe(b, ce->fullname, strlen(ce->fullname));
+        addf(b, ":p50=%.3f,p99=%.3f,p99.9=%.3f\r\n", lathist_percentile(h, 50.0),
+             lathist_percentile(h, 99.0), lathist_percentile(h, 99.9));
+    }
+    for (int i = 0; i < ce->nsubs; i++)
+        latency_line(&ce->subs[i], b);
+}
+
+static void sec_latencystats(engine *e, int64_t now_ms, kbuf *b)
+{
+    (void)now_ms;
+    for (int i = 0; i < e->ncmds; i++)
+        latency_line(&e->cmds[i], b);
 }
 
 static void cmdstat_line(const cmd_entry *ce, kbuf *b)
@@ -233,7 +269,7 @@ static const section sections[] = {
     {"module_list", "modules", "# Modules", true, NULL},
     {"commandstats", NULL, "# Commandstats", false, sec_commandstats},
     {"errorstats", NULL, "# Errorstats", true, sec_errorstats},
-    {"latencystats", NULL, "# Latencystats", false, NULL},
+    {"latencystats", NULL, "# Latencystats", false, sec_latencystats},
     {"cluster", NULL, "# Cluster", true, NULL},
     {"keyspace", NULL, "# Keyspace", true, sec_keyspace},
 };
@@ -311,6 +347,6 @@ void info_cmd(cmd_ctx *x)
 {
     kbuf b = KBUF_INIT;
     info_generate(x->eng, x->argc - 1, x->argv + 1, x->now_ms, &b);
-    reply_bulk(x, b.data ? b.data : "", b.len);
+    reply_verbatim(x, b.data ? b.data : "", b.len, "txt");
     kbuf_free(&b);
 }

@@ -14,6 +14,7 @@
 
 #include "core/cmd/cmd.h"
 #include "core/cmd/engine.h"
+#include "core/cmd/engine_internal.h"
 #include "core/util/glob.h"
 
 /* Redis's OBJ_SHARED_INTEGERS: small integers are shared objects. */
@@ -325,13 +326,8 @@ static void move_cmd(cmd_ctx *x)
 }
 
 /* SWAPDB a b: every client of a sees b's keys and the other way round;
- * WATCHed keys in either database are touched. */
-static void touch_all_cb(void *ctx, kentry *e)
-{
-    db *d = ctx;
-    db_signal_modified(d, kentry_key(e), kentry_klen(e));
-}
-
+ * WATCHed keys are touched and blocked clients served as Redis does
+ * (engine_swapdb). */
 static void swapdb_cmd(cmd_ctx *x)
 {
     long long a, b;
@@ -347,15 +343,8 @@ static void swapdb_cmd(cmd_ctx *x)
         reply_error(x, "DB index is out of range");
         return;
     }
-    db *da = engine_db(x->eng, (int)a), *dbb = engine_db(x->eng, (int)b);
-    if (da != dbb) {
-        /* Keys present on either side change for their watchers. */
-        db_for_each(da, touch_all_cb, dbb);
-        db_for_each(dbb, touch_all_cb, da);
-        db_for_each(da, touch_all_cb, da);
-        db_for_each(dbb, touch_all_cb, dbb);
-        db_swap(da, dbb);
-    }
+    if (a != b)
+        engine_swapdb(x->eng, (int)a, (int)b, x->now_ms);
     cmd_dirty(x, 1);
     reply_ok(x);
 }

@@ -1,4 +1,5 @@
 /* Reply, argument and lookup helpers shared by every command family. */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -53,13 +54,66 @@ void reply_int(cmd_ctx *x, long long v) { resp_add_int(x->out, v); }
 void reply_bulk(cmd_ctx *x, const void *p, size_t len) { resp_add_bulk(x->out, p, len); }
 void reply_bulk_cstr(cmd_ctx *x, const char *s) { resp_add_bulk_cstr(x->out, s); }
 void reply_bulk_ll(cmd_ctx *x, long long v) { resp_add_bulk_ll(x->out, v); }
-void reply_null(cmd_ctx *x) { resp_add_null(x->out); }
+int reply_proto(const cmd_ctx *x) { return x->cl && x->cl->resp >= 3 ? 3 : 2; }
+
+void reply_null(cmd_ctx *x)
+{
+    if (reply_proto(x) >= 3)
+        resp_add_null3(x->out);
+    else
+        resp_add_null(x->out);
+}
+
 void reply_array(cmd_ctx *x, long long n) { resp_add_array(x->out, n); }
-void reply_null_array(cmd_ctx *x) { resp_add_null_array(x->out); }
+
+void reply_null_array(cmd_ctx *x)
+{
+    if (reply_proto(x) >= 3)
+        resp_add_null3(x->out);
+    else
+        resp_add_null_array(x->out);
+}
+
 size_t reply_array_deferred(cmd_ctx *x) { return resp_add_array_deferred(x->out); }
 void reply_set_array_deferred(cmd_ctx *x, size_t mark, long long n)
 {
     resp_set_array_deferred(x->out, mark, n);
+}
+
+void reply_map(cmd_ctx *x, long long n) { resp_add_map(x->out, reply_proto(x), n); }
+void reply_set(cmd_ctx *x, long long n) { resp_add_set(x->out, reply_proto(x), n); }
+void reply_bool(cmd_ctx *x, bool v) { resp_add_bool(x->out, reply_proto(x), v); }
+
+void reply_verbatim(cmd_ctx *x, const void *p, size_t len, const char *ext)
+{
+    resp_add_verbatim(x->out, reply_proto(x), p, len, ext);
+}
+
+void reply_bignum(cmd_ctx *x, const char *num, size_t len)
+{
+    resp_add_bignum(x->out, reply_proto(x), num, len);
+}
+
+void reply_attribute(cmd_ctx *x, long long n)
+{
+    assert(reply_proto(x) >= 3);
+    resp_add_attribute(x->out, n);
+}
+
+void reply_push(cmd_ctx *x, long long n)
+{
+    assert(reply_proto(x) >= 3);
+    resp_add_push(x->out, n);
+}
+
+void reply_set_map_deferred(cmd_ctx *x, size_t mark, long long n)
+{
+    resp_set_map_deferred(x->out, mark, reply_proto(x), n);
+}
+
+void reply_set_set_deferred(cmd_ctx *x, size_t mark, long long n)
+{
+    resp_set_set_deferred(x->out, mark, reply_proto(x), n);
 }
 
 void reply_entry_str(cmd_ctx *x, const kentry *e)
@@ -135,6 +189,10 @@ size_t fmt_long_double(char *buf, size_t cap, long double v)
 
 void reply_double(cmd_ctx *x, double v)
 {
+    if (reply_proto(x) >= 3) {
+        resp_add_double(x->out, 3, v);
+        return;
+    }
     char buf[128];
     size_t n = fmt_double(buf, sizeof(buf), v);
     resp_add_bulk(x->out, buf, n);

@@ -44,14 +44,14 @@ static void function_list_cmd(cmd_ctx *x)
 
 static void function_stats_cmd(cmd_ctx *x)
 {
-    /* Redis's RESP2 shape: running_script nil, engines {LUA: counts}. */
-    reply_array(x, 4);
+    /* Redis's shape: running_script nil, engines {LUA: counts}, maps. */
+    reply_map(x, 2);
     reply_bulk_cstr(x, "running_script");
     reply_null(x);
     reply_bulk_cstr(x, "engines");
-    reply_array(x, 2);
+    reply_map(x, 1);
     reply_bulk_cstr(x, "LUA");
-    reply_array(x, 4);
+    reply_map(x, 2);
     reply_bulk_cstr(x, "libraries_count");
     reply_int(x, 0);
     reply_bulk_cstr(x, "functions_count");

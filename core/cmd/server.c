@@ -13,10 +13,12 @@
 
 #include "core/cmd/cmd.h"
 #include "core/cmd/engine.h"
+#include "core/cmd/config.h"
 #include "core/cmd/info.h"
 #include "core/store/codec.h"
 #include "core/store/types.h"
 #include "core/store/hash.h"
+#include "core/store/set.h"
 
 #include <xxhash.h>
 
@@ -264,6 +266,11 @@ static void memory_usage_cmd(cmd_ctx *x)
         reply_null(x);
         return;
     }
+    reply_int(x, (long long)key_memory_usage(e));
+}
+
+size_t key_memory_usage(const kentry *e)
+{
     size_t bytes = 24 + kentry_klen(e) + (kentry_deadline(e) >= 0 ? 16 : 0) + 8 /* bucket */;
     if (kentry_type(e) == OBJ_STRING) {
         char tmp[KSTR_TMP];
@@ -278,7 +285,7 @@ static void memory_usage_cmd(cmd_ctx *x)
         bytes += b.len + 16 * obj_ops_by_type[kentry_type(e)]->len(kentry_obj(e));
         kbuf_free(&b);
     }
-    reply_int(x, (long long)bytes);
+    return bytes;
 }
 
 static void memory_help_cmd(cmd_ctx *x)
@@ -377,7 +384,9 @@ static void debug_reload(cmd_ctx *x)
 /* DEBUG DIGEST / DIGEST-VALUE: order-independent signatures of the data,
  * 40 hex characters like Redis's (all zeros for nothing). Values are
  * hashed by content, not encoding: strings by their bytes, hashes by the
- * xor of their field/value pairs; other types by their snapshot form. */
+ * xor of their field/value pairs, sets by the xor of their members (a
+ * copy's members may iterate in another order); lists and sorted sets,
+ * whose order is part of the value, by their snapshot form. */
 typedef struct digest {
     uint64_t a, b, c;
 } digest;
@@ -404,6 +413,8 @@ static void pair_cb(void *ctx, const char *f, size_t flen, const char *v, size_t
     kbuf_free(&b);
 }
 
+static void member_cb(void *ctx, const char *m, size_t len) { mix(ctx, m, len, 5); }
+
 /* The value alone as msgpack, for the types hashed by their snapshot form
  * (no key, no deadline: a COPY digests the same). */
 static void pack_value(const kentry *e, kbuf *out)
@@ -428,6 +439,8 @@ static digest value_digest(const kentry *e)
         mix(&dg, p, n, 1);
     } else if (kentry_type(e) == OBJ_HASH) {
         khash_for_each(kentry_obj(e), pair_cb, &dg);
+    } else if (kentry_type(e) == OBJ_SET) {
+        kset_for_each(kentry_obj(e), member_cb, &dg);
     } else {
         kbuf b = KBUF_INIT;
         pack_value(e, &b);
@@ -503,6 +516,70 @@ static void debug_digest_value(cmd_ctx *x)
     }
 }
 
+/* DEBUG PROTOCOL <type>: a test value of each reply type, as Redis's
+ * debug.c (tests/unit/protocol.tcl reads them in both protocols). */
+static void debug_protocol(cmd_ctx *x)
+{
+    const resp_slice *t = &x->argv[2];
+    if (arg_is(t, "string")) {
+        reply_bulk_cstr(x, "Hello World");
+    } else if (arg_is(t, "integer")) {
+        reply_int(x, 12345);
+    } else if (arg_is(t, "double")) {
+        reply_double(x, 3.141);
+    } else if (arg_is(t, "bignum")) {
+        static const char big[] = "1234567999999999999999999999999999999";
+        reply_bignum(x, big, sizeof(big) - 1);
+    } else if (arg_is(t, "null")) {
+        reply_null(x);
+    } else if (arg_is(t, "array")) {
+        reply_array(x, 3);
+        for (int j = 0; j < 3; j++)
+            reply_int(x, j);
+    } else if (arg_is(t, "set")) {
+        reply_set(x, 3);
+        for (int j = 0; j < 3; j++)
+            reply_int(x, j);
+    } else if (arg_is(t, "map")) {
+        reply_map(x, 3);
+        for (int j = 0; j < 3; j++) {
+            reply_int(x, j);
+            reply_bool(x, j == 1);
+        }
+    } else if (arg_is(t, "attrib")) {
+        /* RESP2 has no attributes: only the reply they would describe. */
+        if (reply_proto(x) >= 3) {
+            reply_attribute(x, 1);
+            reply_bulk_cstr(x, "key-popularity");
+            reply_array(x, 2);
+            reply_bulk_cstr(x, "key:123");
+            reply_int(x, 90);
+        }
+        reply_bulk_cstr(x, "Some real reply following the attribute");
+    } else if (arg_is(t, "push")) {
+        if (reply_proto(x) < 3) {
+            reply_error(x, "RESP2 is not supported by this command");
+            return;
+        }
+        /* Out of band, then a real reply for clients that skip pushes. */
+        reply_push(x, 2);
+        reply_bulk_cstr(x, "server-cpu-usage");
+        reply_int(x, 42);
+        reply_bulk_cstr(x, "Some real reply following the push reply");
+    } else if (arg_is(t, "true")) {
+        reply_bool(x, true);
+    } else if (arg_is(t, "false")) {
+        reply_bool(x, false);
+    } else if (arg_is(t, "verbatim")) {
+        static const char text[] = "This is a verbatim\nstring";
+        reply_verbatim(x, text, sizeof(text) - 1, "txt");
+    } else {
+        reply_error(x, "Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|"
+                       "true|false");
+    }
+}
+
 static void debug_cmd(cmd_ctx *x)
 {
     const resp_slice *sub = &x->argv[1];
@@ -541,6 +618,20 @@ static void debug_cmd(cmd_ctx *x)
         debug_digest(x);
     } else if (arg_is(sub, "digest-value") && x->argc >= 2) {
         debug_digest_value(x);
+    } else if (arg_is(sub, "protocol") && x->argc == 3) {
+        debug_protocol(x);
+    } else if (arg_is(sub, "quicklist-packed-threshold") && x->argc == 3) {
+        /* Redis stores elements above this size in nodes of their own
+         * ("plain" nodes). keel's list nodes hold an element of any size
+         * next to others, so there is nothing to tune: the value is checked
+         * as Redis checks it and otherwise has no effect. */
+        unsigned long long sz;
+        if (!config_parse_memory_value(x->argv[2].ptr, x->argv[2].len, &sz) ||
+            sz > (1ULL << 32) - (1ULL << 20)) {
+            reply_error(x, "argument must be a memory value bigger than 1 and smaller than 4gb");
+            return;
+        }
+        reply_ok(x);
     } else {
         subcommand_syntax_error(x);
     }

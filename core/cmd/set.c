@@ -112,10 +112,11 @@ static inline const char *mvec_at(const mvec *v, size_t i) { return v->buf + v->
 
 static void reply_member_cb(void *ctx, const char *m, size_t len) { reply_bulk(ctx, m, len); }
 
-/* The whole set as an array reply, in its iteration order. */
+/* The whole set as a set reply (an array in RESP2), in its iteration
+ * order. */
 static void reply_members(cmd_ctx *x, const kset *s)
 {
-    reply_array(x, (long long)kset_len(s));
+    reply_set(x, (long long)kset_len(s));
     kset_for_each(s, reply_member_cb, x);
 }
 
@@ -317,7 +318,7 @@ static void spop_count(cmd_ctx *x)
     if (wrong)
         return;
     if (e == NULL || count == 0) {
-        reply_array(x, 0);
+        reply_set(x, 0);
         return;
     }
     kset *s = kentry_obj(e);
@@ -331,7 +332,7 @@ static void spop_count(cmd_ctx *x)
         return;
     }
     cmd_dirty(x, count);
-    reply_array(x, count);
+    reply_set(x, count);
     unsigned long long remaining = size - n;
     char tmp[KSET_TMP];
     if (remaining * SPOP_MOVE_MUL > n) {
@@ -462,9 +463,11 @@ static void srandmember_count(cmd_ctx *x)
         }
         return;
     }
-    /* CASE 2: as many as there are, or more: the whole set. */
+    /* CASE 2: as many as there are, or more: the whole set (an array,
+     * in RESP3 too, as Redis). */
     if (count >= size) {
-        reply_members(x, s);
+        reply_array(x, (long long)kset_len(s));
+        kset_for_each(s, reply_member_cb, x);
         return;
     }
     reply_array(x, (long long)count);
@@ -607,7 +610,7 @@ static void sinter_generic(cmd_ctx *x, const resp_slice *keys, int n, const resp
         } else if (mode == INTER_CARD) {
             reply_int(x, 0);
         } else {
-            reply_array(x, 0);
+            reply_set(x, 0);
         }
         return;
     }
@@ -627,7 +630,7 @@ static void sinter_generic(cmd_ctx *x, const resp_slice *keys, int n, const resp
     else if (mode == INTER_STORE)
         store_result(x, dst, c.res);
     else
-        reply_set_array_deferred(x, mark, (long long)c.card);
+        reply_set_set_deferred(x, mark, (long long)c.card);
 }
 
 static void sinter_cmd(cmd_ctx *x) { sinter_generic(x, x->argv + 1, x->argc - 1, NULL, INTER_REPLY, 0); }

@@ -675,7 +675,7 @@ static void lcs_cmd(cmd_ctx *x)
     size_t mark = 0;
     long long nranges = 0;
     if (getidx) {
-        reply_array(x, 4); /* a map of two entries in RESP2 */
+        reply_map(x, 2); /* matches, len */
         reply_bulk_cstr(x, "matches");
         mark = reply_array_deferred(x);
     }

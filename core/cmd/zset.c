@@ -214,6 +214,16 @@ static bool reply_cb(void *ctx, const char *m, size_t mlen, double score)
     return true;
 }
 
+/* WITHSCORES results as Redis replies them: a flat array of 2n in RESP2,
+ * n [member, score] arrays in RESP3. */
+static bool nested_scores(cmd_ctx *x, bool withscores) { return withscores && reply_proto(x) >= 3; }
+
+static void reply_scored_header(cmd_ctx *x, unsigned long long n, bool withscores)
+{
+    bool flat = withscores && !nested_scores(x, withscores);
+    reply_array(x, (long long)(flat ? n * 2 : n));
+}
+
 typedef struct build_ctx {
     kzset *z;
     kzset_limits lim;
@@ -635,8 +645,8 @@ static void zrange_generic(cmd_ctx *x, int argc_start, bool store, int rtype, in
         store_result(x, &x->argv[1], b.z);
         return;
     }
-    reply_array(x, (long long)(withscores ? n * 2 : n));
-    reply_ctx r = {x, withscores, false};
+    reply_scored_header(x, n, withscores);
+    reply_ctx r = {x, withscores, nested_scores(x, withscores)};
     if (n)
         kzset_walk(kentry_obj(e), first, n, rev, reply_cb, &r);
 }
@@ -706,9 +716,10 @@ static void zremrangebylex_cmd(cmd_ctx *x) { zremrange_generic(x, RT_LEX); }
 /* ZPOPMIN ZPOPMAX ZMPOP */
 
 /* Pops up to count (>= 1, or 0 for an empty reply) from the first existing
- * key of keys[0..nkeys). zmpop: [key, [[m, s], ...]] or a null array. */
+ * key of keys[0..nkeys). zmpop: [key, [[m, s], ...]] or a null array.
+ * nested (ZPOPMIN/ZPOPMAX with a count, in RESP3): [[m, s], ...]. */
 static void zpop_generic(cmd_ctx *x, const resp_slice *keys, int nkeys, bool max,
-                         long long count, bool zmpop)
+                         long long count, bool zmpop, bool nested)
 {
     kentry *e = NULL;
     const resp_slice *key = NULL;
@@ -737,10 +748,12 @@ static void zpop_generic(cmd_ctx *x, const resp_slice *keys, int nkeys, bool max
         reply_array(x, 2);
         reply_bulk(x, key->ptr, key->len);
         reply_array(x, (long long)n);
+    } else if (nested) {
+        reply_array(x, (long long)n);
     } else {
         reply_array(x, (long long)n * 2);
     }
-    reply_ctx r = {x, true, zmpop};
+    reply_ctx r = {x, true, zmpop || nested};
     kzset_walk(z, max ? len - 1 : 0, n, max, reply_cb, &r);
     size_t removed;
     z = kzset_del_range(z, max ? len - n : 0, max ? len - 1 : n - 1, &removed);
@@ -763,7 +776,8 @@ static void zpop_minmax(cmd_ctx *x, bool max)
             return;
         }
     }
-    zpop_generic(x, &x->argv[1], 1, max, count, false);
+    /* RESP3 nests the pairs when a count is given, as Redis. */
+    zpop_generic(x, &x->argv[1], 1, max, count, false, x->argc == 3 && reply_proto(x) >= 3);
 }
 
 static void zpopmin_cmd(cmd_ctx *x) { zpop_minmax(x, false); }
@@ -812,7 +826,7 @@ static void zmpop_cmd(cmd_ctx *x)
     }
     if (count == -1)
         count = 1;
-    zpop_generic(x, &x->argv[2], (int)numkeys, max, count, true);
+    zpop_generic(x, &x->argv[2], (int)numkeys, max, count, true, true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1059,8 +1073,8 @@ static void setop_generic(cmd_ctx *x, int dst, int numkeys_idx, int op, bool car
         kzset_free(c.dst);
     } else {
         size_t len = kzset_len(c.dst);
-        reply_array(x, (long long)(withscores ? len * 2 : len));
-        reply_ctx r = {x, withscores, false};
+        reply_scored_header(x, len, withscores);
+        reply_ctx r = {x, withscores, nested_scores(x, withscores)};
         kzset_for_each(c.dst, reply_cb, &r);
         kzset_free(c.dst);
     }
@@ -1151,6 +1165,8 @@ static zels all_elems(const kzset *z)
 
 static void reply_zel(cmd_ctx *x, const char *m, size_t mlen, double score, bool withscores)
 {
+    if (nested_scores(x, withscores))
+        reply_array(x, 2);
     reply_bulk(x, m, mlen);
     if (withscores)
         reply_double(x, score);
@@ -1177,7 +1193,7 @@ static void randmember_count(cmd_ctx *x, long long l, bool withscores)
     if (!uniq || count == 1) {
         size_t start = x->out->len;
         long long limit = x->eng->cfg.proto_max_bulk_len;
-        reply_array(x, (long long)(withscores ? count * 2 : count));
+        reply_scored_header(x, count, withscores);
         zels a = {0};
         if (kzset_enc(z) == ENC_LISTPACK)
             a = all_elems(z);
@@ -1202,9 +1218,9 @@ static void randmember_count(cmd_ctx *x, long long l, bool withscores)
         return;
     }
     unsigned long long n = count < size ? count : size;
-    reply_array(x, (long long)(withscores ? n * 2 : n));
+    reply_scored_header(x, n, withscores);
     if (count >= size) {
-        reply_ctx r = {x, withscores, false};
+        reply_ctx r = {x, withscores, nested_scores(x, withscores)};
         kzset_for_each(z, reply_cb, &r);
         return;
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct node_conn {
     dict_node node;
@@ -36,6 +37,7 @@ node_limits node_limits_default(void)
         .output_hard_bytes = 0,
         .output_soft_bytes = 0,
         .output_soft_ms = 0,
+        .protected_mode = true,
         .output_pause_bytes = 4u * 1024 * 1024,
     };
     return l;
@@ -102,6 +104,52 @@ static void emit(node *n, node_action_type type, conn_id c) { emit_action(n, typ
  * clients rather than flushing them). */
 static void emit_close_now(node *n, conn_id c) { emit_action(n, ACT_CLOSE, c, true); }
 
+/* Redis 7.0's text, to the letter. */
+#define PROTECTED_MODE_ERR                                                                      \
+    "-DENIED Redis is running in protected mode because protected "                             \
+    "mode is enabled and no password is set for the default user. "                             \
+    "In this mode connections are only accepted from the loopback interface. "                  \
+    "If you want to connect from external computers to Redis you "                              \
+    "may adopt one of the following solutions: "                                                \
+    "1) Just disable protected mode sending the command "                                       \
+    "'CONFIG SET protected-mode no' from the loopback interface "                               \
+    "by connecting to Redis from the same host the server is "                                  \
+    "running, however MAKE SURE Redis is not publicly accessible "                              \
+    "from internet if you do so. Use CONFIG REWRITE to make this "                              \
+    "change permanent. "                                                                        \
+    "2) Alternatively you can just disable the protected mode by "                              \
+    "editing the Redis configuration file, and setting the protected "                          \
+    "mode option to 'no', and then restarting the server. "                                     \
+    "3) If you started the server manually just for testing, restart "                          \
+    "it with the '--protected-mode no' option. "                                                \
+    "4) Setup a an authentication password for the default user. "                              \
+    "NOTE: You only need to do one of the above things in order for "                           \
+    "the server to start accepting connections from the outside.\r\n"
+
+bool node_addr_is_loopback(const char *addr)
+{
+    if (addr == NULL || addr[0] == '\0')
+        return true; /* no address: a unix socket or the simulator */
+    const char *host = addr;
+    size_t len = strlen(addr);
+    if (addr[0] == '[') {
+        const char *end = strchr(addr, ']');
+        if (end == NULL)
+            return false;
+        host = addr + 1;
+        len = (size_t)(end - host);
+    } else {
+        const char *colon = strrchr(addr, ':');
+        if (colon)
+            len = (size_t)(colon - addr);
+    }
+    if (len >= 4 && memcmp(host, "127.", 4) == 0)
+        return true;
+    if (len == 3 && memcmp(host, "::1", 3) == 0)
+        return true;
+    return len >= 11 && strncasecmp(host, "::ffff:127.", 11) == 0;
+}
+
 conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *laddr, int fd,
                          const char **reject)
 {
@@ -113,10 +161,17 @@ conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *
         *reject = "-ERR max number of clients reached\r\n";
         return 0;
     }
+    if (n->lim.protected_mode && n->eng.cfg.requirepass == NULL &&
+        !node_addr_is_loopback(addr)) {
+        n->stats.rejected_connections++;
+        *reject = PROTECTED_MODE_ERR;
+        return 0;
+    }
     node_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
     c->cl = engine_client_new(&n->eng, now_ms);
+    c->cl->out = &c->out; /* blocking commands' late replies */
     c->id = c->cl->id;
     c->cl->fd = fd;
     if (addr)
@@ -233,7 +288,8 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
     assert(c->query.len + nread <= c->query.cap);
     c->query.len += nread;
     n->stats.net_input_bytes += nread;
-    if (c->closing)
+    /* A blocked client's further commands wait in its query buffer. */
+    if (c->closing || engine_client_blocked(c->cl))
         return;
     bool killed = false;
     size_t done = 0;
@@ -275,6 +331,8 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
             c->closing = true;
             break;
         }
+        if (engine_client_blocked(c->cl))
+            break;
     }
     kbuf_consume(&c->query, done);
     if (c->out.len)
@@ -295,7 +353,10 @@ static void tick_conn_cb(void *ctx, dict_node *d)
     node_conn *c = (node_conn *)d;
     if (c->closing)
         return;
-    /* As Redis: a client inside MULTI is timed out too. */
+    /* As Redis: a client inside MULTI is timed out too, a blocked one not
+     * (its own timeout rules it). */
+    if (engine_client_blocked(c->cl))
+        return;
     if (n->lim.idle_timeout_ms > 0 && n->now_ms - c->cl->last_ms > n->lim.idle_timeout_ms) {
         n->stats.timeouts++;
         c->closing = true;
@@ -304,6 +365,24 @@ static void tick_conn_cb(void *ctx, dict_node *d)
     }
     check_output(n, c);
 }
+
+/* Clients the engine served or timed out: send their reply, then run what
+ * they had pipelined after the blocking command (which may serve or block
+ * others in turn: they join the same queue). */
+static void drain_unblocked(node *n)
+{
+    client *cl;
+    while ((cl = engine_next_unblocked(&n->eng)) != NULL) {
+        node_conn *c = find_conn(n, cl->id);
+        if (c == NULL || c->closing)
+            continue;
+        if (!check_output(n, c))
+            continue;
+        on_data(n, c, 0, n->now_ms); /* emits the ACT_SEND */
+    }
+}
+
+int64_t node_next_deadline(const node *n) { return engine_next_block_deadline(&n->eng); }
 
 void node_step(node *n, const node_event *ev)
 {
@@ -328,5 +407,9 @@ void node_step(node *n, const node_event *ev)
             conn_free(n, c);
         break;
     }
+    case EV_TIMER:
+        engine_block_timeouts(&n->eng, n->now_ms);
+        break;
     }
+    drain_unblocked(n);
 }

@@ -9,7 +9,9 @@
  *             send node_output(), then node_output_sent() for what went out
  *   close     ACT_CLOSE (QUIT, protocol error, limits, CLIENT KILL), or
  *             the driver's CLIENT_CLOSED when the peer went away
- *   time      TICK events, hz times a second
+ *   time      TICK events, hz times a second, and a TIMER event at
+ *             node_next_deadline() when there is one (blocked clients'
+ *             timeouts)
  *
  * All parsing, limits and command execution happen here; the node never
  * reads a clock or touches a socket. Later issues add peers, the log and
@@ -31,6 +33,7 @@ typedef enum node_event_type {
     EV_TICK = 1,
     EV_CLIENT_DATA,   /* nread bytes were written into node_read_buffer() */
     EV_CLIENT_CLOSED, /* the peer closed or the socket failed */
+    EV_TIMER,         /* the time node_next_deadline() asked for came */
 } node_event_type;
 
 typedef struct node_event {
@@ -60,6 +63,8 @@ typedef struct node_limits {
     uint64_t output_hard_bytes;  /* client-output-buffer-limit normal hard (0 = none) */
     uint64_t output_soft_bytes;  /* ... soft (0 = none) */
     int64_t output_soft_ms;      /* ... soft seconds, in ms */
+    bool protected_mode;         /* `protected-mode yes` (default): without a
+                                  * password, only loopback clients */
     uint64_t output_pause_bytes; /* stop running a client's commands while this
                                   * much of its output is unsent (0 = never);
                                   * see node_output_pause_mark() */
@@ -92,9 +97,11 @@ node_limits node_limits_default(void);
 void node_init(node *n, uint64_t seed, int64_t now_ms, const node_limits *lim);
 void node_free(node *n);
 
-/* A new client connection; 0 if maxclients is reached (the node has then
+/* A new client connection; 0 if maxclients is reached or protected mode
+ * refuses a non-loopback client without a password set (the node has then
  * written Redis's error into *reject for the driver to send before it
- * closes the socket). addr/laddr are "ip:port" for CLIENT LIST. */
+ * closes the socket). addr/laddr are "ip:port" ("[ip6]:port") for CLIENT
+ * LIST and the loopback check. */
 conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *laddr, int fd,
                          const char **reject);
 
@@ -129,6 +136,14 @@ uint64_t node_output_pause_mark(const node *n);
  * the mark again), it steps a CLIENT_DATA event with nread 0 to run the
  * rest. */
 bool node_input_pending(node *n, conn_id c);
+
+/* The earliest wall time (ms) at which the node wants an EV_TIMER, -1 for
+ * none. Ask again after every step. */
+int64_t node_next_deadline(const node *n);
+
+/* True if addr ("ip:port", "[ip6]:port") is a loopback address: 127/8,
+ * ::1, or ::ffff:127.x.y.z. */
+bool node_addr_is_loopback(const char *addr);
 
 /* The engine client behind a connection (for the driver's bookkeeping). */
 client *node_client(node *n, conn_id c);

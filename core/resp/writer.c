@@ -1,7 +1,8 @@
-/* RESP2 reply writer. See writer.h. */
+/* RESP2 and RESP3 reply writer. See writer.h. */
 #include "core/resp/writer.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,12 +156,12 @@ size_t resp_add_array_deferred(kbuf *b)
     return mark;
 }
 
-void resp_set_array_deferred(kbuf *b, size_t mark, long long n)
+static void set_deferred(kbuf *b, size_t mark, char type, long long n)
 {
     assert(mark + DEFERRED_HEADER_MAX <= b->len);
     char hdr[DEFERRED_HEADER_MAX];
     size_t h = 0;
-    hdr[h++] = '*';
+    hdr[h++] = type;
     h += resp_ll2str(hdr + h, n);
     hdr[h++] = '\r';
     hdr[h++] = '\n';
@@ -170,9 +171,125 @@ void resp_set_array_deferred(kbuf *b, size_t mark, long long n)
     b->len -= DEFERRED_HEADER_MAX - h;
 }
 
+void resp_set_array_deferred(kbuf *b, size_t mark, long long n)
+{
+    set_deferred(b, mark, '*', n);
+}
+
 void resp_add_command(kbuf *b, int argc, const resp_slice *argv)
 {
     resp_add_array(b, argc);
     for (int i = 0; i < argc; i++)
         resp_add_bulk(b, argv[i].ptr, argv[i].len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* RESP3 */
+
+void resp_add_null3(kbuf *b)
+{
+    kbuf_append(b, "_\r\n", 3);
+}
+
+void resp_add_map(kbuf *b, int proto, long long n)
+{
+    if (proto >= 3)
+        add_header(b, '%', n);
+    else
+        add_header(b, '*', 2 * n);
+}
+
+void resp_add_set(kbuf *b, int proto, long long n)
+{
+    add_header(b, proto >= 3 ? '~' : '*', n);
+}
+
+void resp_add_attribute(kbuf *b, long long n)
+{
+    add_header(b, '|', n);
+}
+
+void resp_add_push(kbuf *b, long long n)
+{
+    add_header(b, '>', n);
+}
+
+void resp_add_bool(kbuf *b, int proto, bool v)
+{
+    if (proto >= 3)
+        kbuf_append(b, v ? "#t\r\n" : "#f\r\n", 4);
+    else
+        kbuf_append(b, v ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void resp_add_double(kbuf *b, int proto, double v)
+{
+    char buf[64];
+    int n;
+    /* Spelled out rather than left to printf, which may spell them
+     * otherwise (Redis does the same for the infinities). */
+    if (isinf(v))
+        n = snprintf(buf, sizeof(buf), "%s", v > 0 ? "inf" : "-inf");
+    else if (isnan(v))
+        n = snprintf(buf, sizeof(buf), "nan");
+    else
+        n = snprintf(buf, sizeof(buf), "%.17g", v);
+    if (n < 0)
+        n = 0;
+    if (proto < 3) {
+        resp_add_bulk(b, buf, (size_t)n);
+        return;
+    }
+    char *p = kbuf_reserve(b, (size_t)n + 3);
+    p[0] = ',';
+    memcpy(p + 1, buf, (size_t)n);
+    p[n + 1] = '\r';
+    p[n + 2] = '\n';
+    b->len += (size_t)n + 3;
+}
+
+void resp_add_bignum(kbuf *b, int proto, const char *num, size_t len)
+{
+    if (proto < 3) {
+        resp_add_bulk(b, num, len);
+        return;
+    }
+    char *p = kbuf_reserve(b, len + 3);
+    p[0] = '(';
+    if (len)
+        memcpy(p + 1, num, len);
+    p[len + 1] = '\r';
+    p[len + 2] = '\n';
+    b->len += len + 3;
+}
+
+void resp_add_verbatim(kbuf *b, int proto, const void *p, size_t len, const char *ext)
+{
+    if (proto < 3) {
+        resp_add_bulk(b, p, len);
+        return;
+    }
+    add_header(b, '=', (long long)(len + 4));
+    char *d = kbuf_reserve(b, 4 + len + 2);
+    for (int i = 0; i < 3; i++)
+        d[i] = *ext ? *ext++ : ' ';
+    d[3] = ':';
+    if (len)
+        memcpy(d + 4, p, len);
+    d[4 + len] = '\r';
+    d[4 + len + 1] = '\n';
+    b->len += 4 + len + 2;
+}
+
+void resp_set_map_deferred(kbuf *b, size_t mark, int proto, long long n)
+{
+    if (proto >= 3)
+        set_deferred(b, mark, '%', n);
+    else
+        set_deferred(b, mark, '*', 2 * n);
+}
+
+void resp_set_set_deferred(kbuf *b, size_t mark, int proto, long long n)
+{
+    set_deferred(b, mark, proto >= 3 ? '~' : '*', n);
 }

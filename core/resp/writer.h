@@ -1,4 +1,4 @@
-/* RESP2 reply writer.
+/* RESP2 and RESP3 reply writer.
  *
  * Every RESP2 type is appended to a kbuf (the connection's output buffer).
  * Nothing is allocated per reply: the buffer grows geometrically and, reused
@@ -12,6 +12,7 @@
 #ifndef KEEL_CORE_RESP_WRITER_H
 #define KEEL_CORE_RESP_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/resp/parser.h"
@@ -59,5 +60,52 @@ void resp_add_command(kbuf *b, int argc, const resp_slice *argv);
 
 /* Decimal form of v into dst (at least 21 bytes); returns its length. */
 size_t resp_ll2str(char *dst, long long v);
+
+/* ---- RESP3 ----
+ *
+ * The types RESP3 adds, and the replies whose form depends on the protocol
+ * a client chose with HELLO. `proto` is 2 or 3; with 2 each is written as
+ * Redis 7.0 writes it to a RESP2 client (networking.c: addReplyMapLen,
+ * addReplySetLen, addReplyBool, addReplyDouble, addReplyBigNum,
+ * addReplyVerbatim). Everything else (simple strings, errors, integers,
+ * bulk strings, arrays) is the same in both. */
+
+/* "_\r\n": RESP3's one null, for both the null bulk string ("$-1") and the
+ * null array ("*-1") of RESP2. */
+void resp_add_null3(kbuf *b);
+
+/* A map of n key/value pairs (the 2n replies that follow): "%n\r\n"; in
+ * RESP2 a flat array "*<2n>\r\n". */
+void resp_add_map(kbuf *b, int proto, long long n);
+
+/* A set of n elements: "~n\r\n"; in RESP2 an array "*n\r\n". */
+void resp_add_set(kbuf *b, int proto, long long n);
+
+/* RESP3 only: attributes "|n\r\n" (n key/value pairs describing the reply
+ * that follows them) and out-of-band push data ">n\r\n". A RESP2 client has
+ * neither: the caller leaves them out (Redis asserts). */
+void resp_add_attribute(kbuf *b, long long n);
+void resp_add_push(kbuf *b, long long n);
+
+/* "#t\r\n" / "#f\r\n"; in RESP2 ":1\r\n" / ":0\r\n". */
+void resp_add_bool(kbuf *b, int proto, bool v);
+
+/* ",<repr>\r\n"; in RESP2 a bulk string of the same text. repr is Redis's:
+ * "inf", "-inf", "nan", otherwise "%.17g" (3 -> "3", 1.5 -> "1.5"). */
+void resp_add_double(kbuf *b, int proto, double v);
+
+/* A big number given as its decimal digits: "(<digits>\r\n"; in RESP2 a
+ * bulk string. */
+void resp_add_bignum(kbuf *b, int proto, const char *num, size_t len);
+
+/* A verbatim string: "=<len+4>\r\n<ext>:<text>\r\n", ext the first three
+ * characters of `ext` padded with spaces ("txt", "mkd"); in RESP2 a bulk
+ * string of the text alone. */
+void resp_add_verbatim(kbuf *b, int proto, const void *p, size_t len, const char *ext);
+
+/* Deferred map and set headers: reserve with resp_add_array_deferred(),
+ * then fill in the count (pairs for a map) with these. */
+void resp_set_map_deferred(kbuf *b, size_t mark, int proto, long long n);
+void resp_set_set_deferred(kbuf *b, size_t mark, int proto, long long n);
 
 #endif

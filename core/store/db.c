@@ -655,6 +655,14 @@ void db_for_each(db *d, db_scan_fn *fn, void *ctx)
     dict_for_each(&d->keys, each_cb, &x);
 }
 
+kentry *db_sample(db *d, kprng *r, bool with_ttl)
+{
+    if (!with_ttl)
+        return (kentry *)dict_random(&d->keys, r);
+    dict_node *t = dict_random(&d->expires, r);
+    return t ? (kentry *)((char *)t - TTL_OFF) : NULL;
+}
+
 #define EXPIRE_SAMPLE 20
 #define EXPIRE_STALE_PERCENT 10
 

@@ -188,6 +188,10 @@ void db_swap(db *a, db *b);
  * the way are deleted. */
 kentry *db_random(db *d, kprng *r, int64_t now_ms);
 
+/* A random entry, live or not (eviction's sampling): of every key, or of
+ * the keys with a TTL when with_ttl. NULL when there is none. */
+kentry *db_sample(db *d, kprng *r, bool with_ttl);
+
 /* One SCAN step over the keys; fn sees live keys only (expired ones met
  * are deleted after the step). Returns the next cursor. */
 typedef void db_scan_fn(void *ctx, kentry *e);

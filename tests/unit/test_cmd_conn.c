@@ -76,7 +76,7 @@ Test(conn, hello)
     snprintf(want, sizeof(want), hello_reply, 1);
     EXPECT(&h, "HELLO", want);
     EXPECT(&h, "HELLO 2", want);
-    EXPECT(&h, "HELLO 3", "-NOPROTO unsupported protocol version\r\n");
+    EXPECT(&h, "HELLO 4", "-NOPROTO unsupported protocol version\r\n");
     EXPECT(&h, "HELLO 1", "-NOPROTO unsupported protocol version\r\n");
     EXPECT(&h, "HELLO -2", "-NOPROTO unsupported protocol version\r\n");
     EXPECT(&h, "HELLO two", "-ERR Protocol version is not an integer or out of range\r\n");
@@ -393,9 +393,9 @@ Test(client, no_evict_and_help)
     EXPECT(&h, "CLIENT NO-EVICT", "-ERR wrong number of arguments for 'client|no-evict' command\r\n");
 
     const char *r = h_run(&h, "client help");
-    cr_assert(strncmp(r, "*35\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+    cr_assert(strncmp(r, "*37\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
                          "+GETNAME\r\n+    Return the name of the current connection.\r\n",
-                      strlen("*35\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                      strlen("*37\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
                              "+GETNAME\r\n+    Return the name of the current connection.\r\n")) == 0,
               "%s", r);
     const char *tail = "+HELP\r\n+    Prints this help.\r\n";
@@ -411,7 +411,7 @@ Test(conn, errors_are_counted)
     EXPECT(&h, "AUTH k",
            "-ERR AUTH <password> called without any password configured for the default user. "
            "Are you sure your configuration is correct?\r\n");
-    EXPECT(&h, "HELLO 3", "-NOPROTO unsupported protocol version\r\n");
+    EXPECT(&h, "HELLO 4", "-NOPROTO unsupported protocol version\r\n");
     EXPECT(&h, "AUTH a b", "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
     const char *r = h_run(&h, "INFO errorstats");
     char *want = bulk_of("# Errorstats\r\nerrorstat_ERR:count=1\r\nerrorstat_NOPROTO:count=1\r\n"

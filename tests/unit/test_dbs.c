@@ -124,3 +124,58 @@ Test(dbs, set_databases_only_when_empty)
     cr_assert_eq(h.e.ndbs, 4);
     h_free(&h);
 }
+
+/* Redis 7.0's touchAllWatchedKeysInDb: an expired key swapped for nothing,
+ * nothing for an expired key, or an expired key for another is no change. */
+Test(dbs, swapdb_and_stale_watched_keys)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "DEBUG SET-ACTIVE-EXPIRE 0", "+OK\r\n");
+    /* expired key replaced with no key */
+    EXPECT(&h, "SELECT 1", "+OK\r\n");
+    EXPECT(&h, "SET x foo PX 1", "+OK\r\n");
+    h.now_ms += 2;
+    EXPECT(&h, "WATCH x", "+OK\r\n");
+    EXPECT(&h, "SWAPDB 0 1", "+OK\r\n");
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "PING", "+QUEUED\r\n");
+    EXPECT(&h, "EXEC", "*1\r\n+PONG\r\n");
+    /* no key replaced with an expired key */
+    EXPECT(&h, "FLUSHALL", "+OK\r\n");
+    EXPECT(&h, "SELECT 0", "+OK\r\n");
+    EXPECT(&h, "SET x foo PX 1", "+OK\r\n");
+    h.now_ms += 2;
+    EXPECT(&h, "SELECT 1", "+OK\r\n");
+    EXPECT(&h, "WATCH x", "+OK\r\n");
+    EXPECT(&h, "SWAPDB 0 1", "+OK\r\n");
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "PING", "+QUEUED\r\n");
+    EXPECT(&h, "EXEC", "*1\r\n+PONG\r\n");
+    /* expired key replaced with another expired key */
+    EXPECT(&h, "FLUSHALL", "+OK\r\n");
+    EXPECT(&h, "SELECT 1", "+OK\r\n");
+    EXPECT(&h, "SET x foo PX 1", "+OK\r\n");
+    EXPECT(&h, "SELECT 0", "+OK\r\n");
+    EXPECT(&h, "SET x bar PX 1", "+OK\r\n");
+    h.now_ms += 2;
+    EXPECT(&h, "SELECT 1", "+OK\r\n");
+    EXPECT(&h, "WATCH x", "+OK\r\n");
+    EXPECT(&h, "SWAPDB 0 1", "+OK\r\n");
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "PING", "+QUEUED\r\n");
+    EXPECT(&h, "EXEC", "*1\r\n+PONG\r\n");
+    /* a live key replaced with an expired one is a change */
+    EXPECT(&h, "FLUSHALL", "+OK\r\n");
+    EXPECT(&h, "SELECT 0", "+OK\r\n");
+    EXPECT(&h, "SET x bar PX 1", "+OK\r\n");
+    h.now_ms += 2;
+    EXPECT(&h, "SELECT 1", "+OK\r\n");
+    EXPECT(&h, "SET x live", "+OK\r\n");
+    EXPECT(&h, "WATCH x", "+OK\r\n");
+    EXPECT(&h, "SWAPDB 0 1", "+OK\r\n");
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "PING", "+QUEUED\r\n");
+    EXPECT(&h, "EXEC", "*-1\r\n");
+    h_free(&h);
+}

@@ -113,7 +113,7 @@ Test(node, maxclients_rejects_with_redis_error)
     cr_assert_eq(n.stats.rejected_connections, 1);
     node_event closed = {.type = EV_CLIENT_CLOSED, .now_ms = now, .conn = b};
     node_step(&n, &closed);
-    cr_assert_neq(node_client_open(&n, now, "x", "y", -1, &reject), 0);
+    cr_assert_neq(node_client_open(&n, now, "127.0.0.1:1", "y", -1, &reject), 0);
     node_free(&n);
 }
 
@@ -179,4 +179,37 @@ Test(node, same_seed_same_bytes)
     free(ob);
     node_free(&a);
     node_free(&b);
+}
+
+Test(node, protected_mode_refuses_remote_clients_without_a_password)
+{
+    cr_assert(node_addr_is_loopback("127.0.0.1:5000"));
+    cr_assert(node_addr_is_loopback("127.8.9.10:1"));
+    cr_assert(node_addr_is_loopback("[::1]:5000"));
+    cr_assert(node_addr_is_loopback("[::ffff:127.0.0.1]:5000"));
+    cr_assert(node_addr_is_loopback(""));
+    cr_assert_not(node_addr_is_loopback("10.0.0.1:5000"));
+    cr_assert_not(node_addr_is_loopback("[fe80::1]:5000"));
+    cr_assert_not(node_addr_is_loopback("1127.0.0.1:5"));
+    cr_assert_not(node_addr_is_loopback("[::1"));
+
+    node n;
+    node_init(&n, 1, now, NULL);
+    const char *reject;
+    cr_assert_eq(node_client_open(&n, now, "10.1.2.3:4000", "10.1.2.4:6379", 9, &reject), 0);
+    cr_assert_not_null(reject);
+    cr_assert(strncmp(reject, "-DENIED Redis is running in protected mode because protected mode is "
+                              "enabled and no password is set for the default user.", 121) == 0,
+              "%s", reject);
+    cr_assert_eq(n.stats.rejected_connections, 1);
+    /* Loopback clients are welcome. */
+    cr_assert_neq(node_client_open(&n, now, "127.0.0.1:4000", "127.0.0.1:6379", 9, &reject), 0);
+    /* A password lifts it, as protected-mode no does. */
+    n.eng.cfg.requirepass = strdup("secret");
+    cr_assert_neq(node_client_open(&n, now, "10.1.2.3:4001", "10.1.2.4:6379", 9, &reject), 0);
+    free(n.eng.cfg.requirepass);
+    n.eng.cfg.requirepass = NULL;
+    n.lim.protected_mode = false;
+    cr_assert_neq(node_client_open(&n, now, "10.1.2.3:4002", "10.1.2.4:6379", 9, &reject), 0);
+    node_free(&n);
 }
