@@ -717,10 +717,36 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
     engine_serve_ready(e, now_ms);
 }
 
+uint64_t engine_instantaneous_ops(const engine_stats *s)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < 16; i++)
+        sum += s->ops_samples[i];
+    return sum / 16;
+}
+
+static void track_ops(engine *e, int64_t now_ms)
+{
+    engine_stats *s = &e->stats;
+    if (s->ops_sample_ms == 0) {
+        s->ops_sample_ms = now_ms;
+        s->ops_sample_commands = s->commands;
+        return;
+    }
+    int64_t dt = now_ms - s->ops_sample_ms;
+    if (dt < 100)
+        return;
+    s->ops_samples[s->ops_sample_idx] = (s->commands - s->ops_sample_commands) * 1000 / (uint64_t)dt;
+    s->ops_sample_idx = (s->ops_sample_idx + 1) % 16;
+    s->ops_sample_ms = now_ms;
+    s->ops_sample_commands = s->commands;
+}
+
 void engine_tick(engine *e, int64_t now_ms)
 {
     if (now_ms > e->now_ms)
         e->now_ms = now_ms;
+    track_ops(e, now_ms);
     int loops = 4 + 4 * (int)e->cfg.active_expire_effort;
     /* Databases without keys with a TTL cost nothing here. */
     for (int i = 0; i < e->ndbs; i++) {

@@ -119,7 +119,18 @@ typedef struct engine_stats {
     uint64_t rejected_calls;
     uint64_t expired_by_cycle;
     uint64_t evicted_keys;
+    /* instantaneous_ops_per_sec, as Redis's trackInstantaneousMetric: a
+     * sample of the command rate every 100 ms (taken by the tick), the
+     * mean of the last 16. */
+    int64_t ops_sample_ms;
+    uint64_t ops_sample_commands;
+    uint64_t ops_samples[16];
+    int ops_sample_idx;
 } engine_stats;
+
+/* The mean of the last 16 command-rate samples (INFO's
+ * instantaneous_ops_per_sec). */
+uint64_t engine_instantaneous_ops(const engine_stats *s);
 
 /* Counts of error replies per error code ("ERR", "WRONGTYPE", ...). */
 typedef struct error_stat {

@@ -137,6 +137,8 @@ static void sec_stats(engine *e, int64_t now_ms, kbuf *b)
                        : 0.0;
     addf(b, "total_connections_received:%llu\r\n", (unsigned long long)e->stats.connections);
     addf(b, "total_commands_processed:%llu\r\n", (unsigned long long)e->stats.commands);
+    addf(b, "instantaneous_ops_per_sec:%llu\r\n",
+         (unsigned long long)engine_instantaneous_ops(&e->stats));
     addf(b, "expired_keys:%llu\r\n", (unsigned long long)s->expired);
     addf(b, "expired_stale_perc:%.2f\r\n", stale);
     addf(b, "expired_time_cap_reached_count:0\r\n");

@@ -97,6 +97,38 @@ class RedisCliTest(unittest.TestCase):
         self.assertEqual(self.out("GET", "pipe:1000000"), "(nil)\n")
         self.assertEqual(self.out("FLUSHALL"), "OK\n")
 
+    def test_stat(self):
+        """--stat prints a line per interval from INFO: keys, memory,
+        clients, blocked clients, requests (with the delta), connections."""
+        c = self.server.conn()
+        try:
+            for i in range(7):
+                self.assertEqual(c.cmd("SET", "stat:%d" % i, "v"), b"+OK\r\n")
+            self.assertEqual(c.cmd("SELECT", "3"), b"+OK\r\n")
+            self.assertEqual(c.cmd("SET", "stat:db3", "v"), b"+OK\r\n")
+            # redis-cli --stat runs until stopped: read its first lines.
+            proc = subprocess.Popen(["stdbuf", "-o0", REDIS_CLI, "-h", "127.0.0.1", "-p",
+                                     str(self.server.port), "--stat", "-i", "0.1"],
+                                    stdout=subprocess.PIPE, env=cli_env())
+            try:
+                lines = [proc.stdout.readline().decode() for _ in range(4)]
+            finally:
+                proc.kill()
+                proc.wait()
+        finally:
+            c.close()
+        self.assertIn("keys", lines[1])
+        self.assertIn("requests", lines[1])
+        first, second = lines[2].split(), lines[3].split()
+        # keys sums every database's keyspace line; 2 clients (c and --stat).
+        total = int(parse_value(self.server.call("DBSIZE"))) + 1  # + db 3
+        self.assertEqual(int(first[0]), total)
+        self.assertGreaterEqual(int(first[2]), 2)
+        self.assertEqual(first[3], "0")
+        # requests are total_commands_processed, rising by --stat's INFO.
+        self.assertGreater(int(second[4]), int(first[4]))
+        self.assertRegex(second[5], r"^\(\+\d+\)$")
+
     def test_pipe_reports_errors(self):
         data = b"SET pipe:e 1\r\nHSET pipe:e f v\r\nINCR pipe:e\r\n"
         p = self.cli("--pipe", stdin=data)

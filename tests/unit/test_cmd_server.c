@@ -1252,3 +1252,28 @@ Test(debug, quicklist_packed_threshold_is_checked_as_redis)
     EXPECT(&h, "LINDEX l 1", "$1\r\nx\r\n");
     h_free(&h);
 }
+
+Test(info, instantaneous_ops_per_sec_samples_every_100ms)
+{
+    harness h;
+    h_init(&h);
+    engine_tick(&h.e, h.now_ms); /* the first sample's start */
+    for (int i = 0; i < 50; i++)
+        h_runf(&h, "SET k%d v", i);
+    h.now_ms += 100;
+    engine_tick(&h.e, h.now_ms); /* 50 commands in 100 ms: 500/s */
+    /* The mean of 16 samples, 15 of them still 0. */
+    cr_assert(strstr(h_run(&h, "INFO stats"), "\r\ninstantaneous_ops_per_sec:31\r\n"), "%s", h.last);
+    for (int i = 0; i < 15; i++) {
+        for (int j = 0; j < 50; j++)
+            h_run(&h, "PING");
+        h.now_ms += 100;
+        engine_tick(&h.e, h.now_ms);
+    }
+    /* Each window also counts the INFO (or nothing): 500 or 510 per s. */
+    const char *r = strstr(h_run(&h, "INFO stats"), "instantaneous_ops_per_sec:");
+    cr_assert_not_null(r);
+    long v = atol(r + strlen("instantaneous_ops_per_sec:"));
+    cr_assert(v >= 500 && v <= 510, "%ld", v);
+    h_free(&h);
+}
