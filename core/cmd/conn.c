@@ -517,8 +517,10 @@ static void client_kill_cmd(cmd_ctx *x)
             continue;
         if (c == x->cl)
             close_self = true;
-        else
+        else {
             c->flags |= CLIENT_KILLED;
+            x->eng->kill_pending = true;
+        }
         killed++;
     }
     if (x->argc == 3) {

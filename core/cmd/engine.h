@@ -172,6 +172,8 @@ typedef struct engine {
 
     bool active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off */
     bool shutdown_requested;    /* SHUTDOWN: the driver drains and exits */
+    bool kill_pending;          /* CLIENT KILL flagged clients: the driver closes them
+                                 * and clears this */
     int64_t start_ms;    /* first time seen, for uptime */
     int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
     int64_t now_ms;      /* the latest time seen */

@@ -323,8 +323,10 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
         engine_execute(&n->eng, c->cl, cmd.argc, cmd.argv, now_ms, &c->out);
         if (n->eng.shutdown_requested)
             n->stopping = true;
-        if (c->cl->last_cmd && strcmp(c->cl->last_cmd, "client|kill") == 0)
+        if (n->eng.kill_pending) {
+            n->eng.kill_pending = false;
             killed = true;
+        }
         if (!check_output(n, c))
             return;
         if (c->cl->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_KILLED)) {
