@@ -40,6 +40,8 @@ static void get_databases(engine *e, void *base, kbuf *out)
     kbuf_append(out, n, (size_t)l);
 }
 
+static const char *const sanitize_dump_names[] = {"no", "yes", "clients", NULL};
+
 /* In EVICT_* order (engine.h). */
 static const char *const maxmemory_policies[] = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -72,6 +74,8 @@ static const config_def core_configs[] = {
      .offset = CFG_OFF(requirepass)},
     {.name = "hll-sparse-max-bytes", .type = CONFIG_MEMORY, .min = 0, .max = LONG_MAX,
      .offset = CFG_OFF(hll_sparse_max_bytes)},
+    {.name = "sanitize-dump-payload", .type = CONFIG_ENUM, .enum_names = sanitize_dump_names,
+     .offset = CFG_OFF(sanitize_dump_payload)},
     {.name = "latency-tracking", .type = CONFIG_BOOL, .offset = CFG_OFF(latency_tracking)},
     {.name = "maxmemory", .type = CONFIG_MEMORY, .min = 0, .max = LLONG_MAX,
      .offset = CFG_OFF(maxmemory)},

@@ -34,6 +34,8 @@ typedef struct engine_config {
     long long hz;                        /* ticks per second the driver promises */
     bool latency_tracking;               /* yes: per-command latency histograms */
     long long hll_sparse_max_bytes;      /* 3000: sparse HLL promoted to dense past it */
+    int sanitize_dump_payload;           /* no|yes|clients: accepted; RESTORE always
+                                          * validates a payload fully */
     long long maxmemory;                 /* bytes; 0: no limit */
     int maxmemory_policy;                /* EVICT_*: noeviction */
     long long maxmemory_samples;         /* 5: keys sampled per eviction */
