@@ -50,6 +50,13 @@ struct io_server {
     int nlisteners;
     uv_timer_t tick;
     uv_timer_t deadline;   /* the node's next deadline (blocked clients' timeouts) */
+    /* Replies produced while reading are written once per loop turn, after
+     * every readable socket was served (as Redis's beforeSleep): clients
+     * then get their replies in one burst instead of one wake-up each. */
+    uv_check_t flush_check;
+    bool in_read;
+    conn_id *to_flush;
+    size_t nto_flush, capto_flush;
     int64_t armed_deadline; /* what it is set for, -1: stopped */
     uv_signal_t sigint, sigterm;
     node n;
@@ -224,6 +231,22 @@ static io_conn *conn_by_id(io_server *s, conn_id id)
     return cl ? cl->driver : NULL;
 }
 
+/* The check phase: write what the reads of this loop turn produced, then
+ * run what clients left pending behind a full output. */
+static void on_flush_check(uv_check_t *h)
+{
+    io_server *s = h->data;
+    for (size_t i = 0; i < s->nto_flush; i++) {
+        io_conn *c = conn_by_id(s, s->to_flush[i]);
+        if (c == NULL)
+            continue;
+        conn_flush(c);
+        if (!c->closing)
+            run_pending(c);
+    }
+    s->nto_flush = 0;
+}
+
 static void on_deadline(uv_timer_t *t)
 {
     io_server *s = t->data;
@@ -277,7 +300,17 @@ static void process_actions(io_server *s)
             uv_read_stop((uv_stream_t *)&c->tcp);
             c->reading = false;
         }
-        conn_flush(c);
+        if (s->in_read) {
+            if (s->nto_flush == s->capto_flush) {
+                s->capto_flush = s->capto_flush ? s->capto_flush * 2 : 64;
+                s->to_flush = realloc(s->to_flush, s->capto_flush * sizeof(*s->to_flush));
+                if (s->to_flush == NULL)
+                    abort();
+            }
+            s->to_flush[s->nto_flush++] = acts[i].conn;
+        } else {
+            conn_flush(c);
+        }
     }
     node_actions_clear(&s->n);
     arm_deadline(s);
@@ -314,8 +347,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     node_event ev = {.type = EV_CLIENT_DATA, .now_ms = io_wall_ms(), .conn = c->id,
                      .nread = (size_t)nread};
     node_step(&c->srv->n, &ev);
+    c->srv->in_read = true;
     process_actions(c->srv);
-    run_pending(c);
+    c->srv->in_read = false;
     /* Backpressure: stop reading while a lot of output is unsent. */
     if (!c->closing && c->reading && output_over_pause(c)) {
         uv_read_stop(st);
@@ -450,6 +484,7 @@ static void begin_shutdown(io_server *s)
         s->http = NULL;
         uv_timer_stop(&s->tick);
         uv_timer_stop(&s->deadline);
+        uv_check_stop(&s->flush_check);
         uv_walk(&s->loop, close_walk, NULL);
     }
 }
@@ -904,6 +939,9 @@ int io_server_run(const io_server_opts *o)
     s->tick.data = s;
     uint64_t period = (uint64_t)(1000 / (o->hz > 0 ? o->hz : 10));
     uv_timer_start(&s->tick, on_tick, period, period);
+    uv_check_init(&s->loop, &s->flush_check);
+    s->flush_check.data = s;
+    uv_check_start(&s->flush_check, on_flush_check);
     uv_timer_init(&s->loop, &s->deadline);
     s->deadline.data = s;
     s->armed_deadline = -1;
@@ -950,6 +988,7 @@ int io_server_run(const io_server_opts *o)
     int code = s->exit_code;
     uv_loop_close(&s->loop);
     node_free(&s->n);
+    free(s->to_flush);
     free(s);
     log_msg(LOG_NOTICE, "keel is now ready to exit, bye bye", NULL);
     return code;
