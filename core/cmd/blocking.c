@@ -25,7 +25,6 @@
 #include "core/cmd/engine.h"
 #include "core/cmd/engine_internal.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,16 +534,21 @@ static bool arg_timeout(cmd_ctx *x, const resp_slice *a, int64_t *deadline)
     long double t;
     if (!arg_ld(x, a, &t, "timeout is not a float or out of range"))
         return false;
-    long double ms = ceill(t * 1000.0L);
-    if (ms < 0) {
+    /* ceil(t * 1000) as Redis, without libm (the core does not link it):
+     * -0.0001 s is 0 (no timeout), not negative. */
+    long double ms = t * 1000.0L;
+    if (ms <= -1.0L) {
         reply_error(x, "timeout is negative");
         return false;
     }
-    if (ms > (long double)(INT64_MAX - x->now_ms) || ms != ms) {
+    if (ms != ms || ms > (long double)(INT64_MAX - x->now_ms - 1)) {
         reply_error(x, "timeout is out of range");
         return false;
     }
-    *deadline = ms > 0 ? x->now_ms + (int64_t)ms : -1;
+    int64_t v = (int64_t)ms; /* toward zero: the ceiling for -1 < ms <= 0 */
+    if (ms > 0 && (long double)v < ms)
+        v++;
+    *deadline = v > 0 ? x->now_ms + v : -1;
     return true;
 }
 

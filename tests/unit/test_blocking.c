@@ -319,3 +319,18 @@ Test(blocking, swapdb_serves_clients_waiting_in_either_database)
     cr_assert_eq(engine_blocked_clients(&n.eng), 1);
     node_free(&n);
 }
+
+Test(blocking, timeout_rounding_as_redis)
+{
+    node n;
+    node_init(&n, 1, now, NULL);
+    conn_id a = open_conn(&n), b = open_conn(&n);
+    /* ceil(-0.5 * 1000) would be -500: negative; -0.0001 s rounds to 0 ms:
+     * no timeout at all, as Redis's ceill(). 0.0001 s is 1 ms. */
+    RUN(&n, a, "BLPOP q -0.5", "-ERR timeout is negative\r\n");
+    RUN(&n, a, "BLPOP q -0.0001", "");
+    cr_assert_eq(node_next_deadline(&n), -1);
+    RUN(&n, b, "BLPOP q 0.0001", "");
+    cr_assert_eq(node_next_deadline(&n), now + 1);
+    node_free(&n);
+}
