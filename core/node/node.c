@@ -288,9 +288,17 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
     assert(c->query.len + nread <= c->query.cap);
     c->query.len += nread;
     n->stats.net_input_bytes += nread;
-    /* A blocked client's further commands wait in its query buffer. */
-    if (c->closing || engine_client_blocked(c->cl))
+    if (c->closing)
         return;
+    /* A blocked client's further commands wait in its query buffer, within
+     * client-query-buffer-limit as any other's (past it: closed, as Redis). */
+    if (engine_client_blocked(c->cl)) {
+        if (n->lim.resp.query_max && c->query.len > n->lim.resp.query_max) {
+            n->stats.protocol_errors++;
+            drop(n, c);
+        }
+        return;
+    }
     bool killed = false;
     size_t done = 0;
     uint64_t mark = node_output_pause_mark(n);

@@ -334,3 +334,27 @@ Test(blocking, timeout_rounding_as_redis)
     cr_assert_eq(node_next_deadline(&n), now + 1);
     node_free(&n);
 }
+
+Test(blocking, blocked_client_query_buffer_is_bounded)
+{
+    node_limits lim = node_limits_default();
+    lim.resp.query_max = 4096;
+    node n;
+    node_init(&n, 1, now, &lim);
+    conn_id a = open_conn(&n);
+    RUN(&n, a, "BLPOP q 0", "");
+    char big[1024];
+    memset(big, 'x', sizeof(big) - 3);
+    memcpy(big + sizeof(big) - 3, "\r\n", 3);
+    for (int i = 0; i < 4; i++)
+        feeds(&n, a, big); /* 4 KiB waits behind the blocked command */
+    size_t k;
+    const node_action *acts = node_actions(&n, &k);
+    cr_assert_eq(k, 0);
+    feeds(&n, a, big); /* past the limit: closed at once */
+    acts = node_actions(&n, &k);
+    cr_assert_eq(k, 1);
+    cr_assert_eq(acts[0].type, ACT_CLOSE);
+    cr_assert(acts[0].discard);
+    node_free(&n);
+}
