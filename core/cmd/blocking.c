@@ -25,7 +25,6 @@
 #include "core/cmd/engine.h"
 #include "core/cmd/engine_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +34,6 @@
 
 enum { BLOCK_LIST = 1, BLOCK_ZSET = 2 };
 
-struct cmd_ctx;
 /* Serves client x->cl from key argv[idx]: writes its reply. */
 typedef void serve_fn(cmd_ctx *x, const resp_slice *key);
 
@@ -670,21 +668,10 @@ static void bmpop_generic(cmd_ctx *x, const char *twin, int kind, serve_fn *serv
 static void blmpop_cmd(cmd_ctx *x) { bmpop_generic(x, "lmpop", BLOCK_LIST, serve_lmpop); }
 static void bzmpop_cmd(cmd_ctx *x) { bmpop_generic(x, "zmpop", BLOCK_ZSET, serve_zmpop); }
 
-/* Redis's getkeys for BLMPOP/BZMPOP: numkeys at argv[2], keys from 3. */
+/* BLMPOP/BZMPOP: numkeys at argv[2], keys from 3. */
 static int bmpop_getkeys(int argc, const resp_slice *argv, int *keys)
 {
-    if (argc < 3)
-        return 0;
-    char buf[24];
-    size_t n = argv[2].len < sizeof(buf) - 1 ? argv[2].len : sizeof(buf) - 1;
-    memcpy(buf, argv[2].ptr, n);
-    buf[n] = '\0';
-    long long num = atoll(buf);
-    if (num < 1 || num > argc - 3)
-        return 0;
-    for (int k = 0; k < (int)num; k++)
-        keys[k] = 3 + k;
-    return (int)num;
+    return cmd_numkeys_getkeys(argc, argv, 2, 3, 0, keys);
 }
 
 #define BFLAGS (CMD_WRITE | CMD_BLOCKING)

@@ -216,6 +216,12 @@ bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out);
  * and MATCH ("*" gives NULL: no filter). Replies the error and returns
  * false on a bad option. */
 bool arg_scan_options(cmd_ctx *x, int first, long long *count, const resp_slice **pat);
+/* Redis's genericGetKeys for commands with a numkeys argument: numkeys at
+ * argv[count_idx] read as atoi reads it, keys from argv[first_idx], plus
+ * argv[store_idx] when store_idx is not 0. No keys when numkeys is out of
+ * range (the command itself then replies with the error). */
+int cmd_numkeys_getkeys(int argc, const resp_slice *argv, int count_idx, int first_idx,
+                        int store_idx, int *keys);
 /* a * b for non-negative a and b, saturating at LLONG_MAX. */
 long long sat_mul(long long a, long long b);
 /* A long double as Redis's getLongDoubleFromObject (strtold, no spaces,

@@ -702,7 +702,7 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         reject(&x, ce, "Command not allowed inside a transaction");
         return;
     }
-    if (e->cfg.maxmemory && !engine_evict(e, now_ms) && oom_refuses(c, ce)) {
+    if (e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce)) {
         reject(&x, ce, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }

@@ -236,7 +236,7 @@ void engine_set_used_memory(engine *e, uint64_t bytes);
  * keys by maxmemory-policy. Returns false when it is still over (the
  * policy is noeviction, or nothing is left to evict): write commands that
  * may grow memory are then refused with -OOM. True when no limit is set. */
-bool engine_evict(engine *e, int64_t now_ms);
+bool engine_evict(engine *e);
 
 /* Blocking commands. A blocked client's reply is written later, into its
  * client.out, when a write serves it or its timeout passes; the driver

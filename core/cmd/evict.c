@@ -60,9 +60,8 @@ static kentry *pick_victim(engine *e, int *dbid)
     return best;
 }
 
-bool engine_evict(engine *e, int64_t now_ms)
+bool engine_evict(engine *e)
 {
-    (void)now_ms;
     if (e->cfg.maxmemory <= 0)
         return true;
     uint64_t limit = (uint64_t)e->cfg.maxmemory;

@@ -554,34 +554,9 @@ static void lmpop_cmd(cmd_ctx *x)
     reply_null_array(x);
 }
 
-/* Redis's genericGetKeys for LMPOP: numkeys (as atoi reads it) keys from
- * argv[2]; none when that count does not fit. */
 static int lmpop_getkeys(int argc, const resp_slice *argv, int *keys)
 {
-    if (argc < 2)
-        return 0;
-    /* atoi: optional spaces and sign, then digits, stopping at the first
-     * other byte (saturated here instead of overflowing). */
-    const char *s = argv[1].ptr;
-    size_t len = argv[1].len, i = 0;
-    while (i < len && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
-        i++;
-    bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    long long num = 0;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-        if (num < INT_MAX)
-            num = num * 10 + (s[i] - '0');
-        i++;
-    }
-    if (neg)
-        num = -num;
-    if (num < 1 || num > argc - 2)
-        return 0;
-    for (int k = 0; k < (int)num; k++)
-        keys[k] = 2 + k;
-    return (int)num;
+    return cmd_numkeys_getkeys(argc, argv, 1, 2, 0, keys);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -387,3 +387,37 @@ void cmd_dirty(cmd_ctx *x, long long n)
     if (n > 0)
         x->eng->stats.dirty += (uint64_t)n;
 }
+
+/* atoi over a slice: leading spaces, a sign, digits; saturated. */
+static int atoi_slice(const resp_slice *a)
+{
+    size_t i = 0;
+    while (i < a->len && isspace((unsigned char)a->ptr[i]))
+        i++;
+    bool neg = false;
+    if (i < a->len && (a->ptr[i] == '-' || a->ptr[i] == '+'))
+        neg = a->ptr[i++] == '-';
+    long long v = 0;
+    for (; i < a->len && a->ptr[i] >= '0' && a->ptr[i] <= '9'; i++) {
+        v = v * 10 + (a->ptr[i] - '0');
+        if (v > INT_MAX)
+            return neg ? INT_MIN : INT_MAX;
+    }
+    return (int)(neg ? -v : v);
+}
+
+int cmd_numkeys_getkeys(int argc, const resp_slice *argv, int count_idx, int first_idx,
+                        int store_idx, int *keys)
+{
+    if (count_idx >= argc)
+        return 0;
+    int num = atoi_slice(&argv[count_idx]);
+    if (num < 1 || num > argc - first_idx)
+        return 0;
+    int n = 0;
+    for (int i = 0; i < num; i++)
+        keys[n++] = first_idx + i;
+    if (store_idx)
+        keys[n++] = store_idx;
+    return n;
+}

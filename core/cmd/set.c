@@ -663,32 +663,9 @@ static void sintercard_cmd(cmd_ctx *x)
     sinter_generic(x, x->argv + 2, (int)numkeys, NULL, INTER_CARD, (unsigned long long)limit);
 }
 
-/* Redis's genericGetKeys(0, 1, 2, 1): numkeys by atoi, no keys if it is
- * out of range. */
 static int sintercard_getkeys(int argc, const resp_slice *argv, int *keys)
 {
-    if (argc < 2)
-        return 0;
-    const resp_slice *a = &argv[1];
-    size_t i = 0;
-    while (i < a->len && isspace((unsigned char)a->ptr[i]))
-        i++;
-    bool neg = false;
-    if (i < a->len && (a->ptr[i] == '+' || a->ptr[i] == '-'))
-        neg = a->ptr[i++] == '-';
-    long long num = 0;
-    for (; i < a->len && a->ptr[i] >= '0' && a->ptr[i] <= '9'; i++) {
-        num = num * 10 + (a->ptr[i] - '0');
-        if (num > INT_MAX)
-            return 0;
-    }
-    if (neg)
-        num = -num;
-    if (num < 1 || num > argc - 2)
-        return 0;
-    for (int k = 0; k < num; k++)
-        keys[k] = 2 + k;
-    return (int)num;
+    return cmd_numkeys_getkeys(argc, argv, 1, 2, 0, keys);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -174,17 +174,6 @@ static bool parse_score(const char *p, size_t n, double *out)
 /* ------------------------------------------------------------------------ */
 /* Sorting */
 
-/* Bytes, memcmp order, a prefix before the longer string (Redis's
- * compareStringObjects). */
-static int bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t min = alen < blen ? alen : blen;
-    int c = min ? memcmp(a, b, min) : 0;
-    if (c)
-        return c;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* Redis's sortCompare, with bytes for strcoll. */
 static int item_cmp(const sorter *s, const sort_item *a, const sort_item *b)
 {
@@ -195,15 +184,15 @@ static int item_cmp(const sorter *s, const sort_item *a, const sort_item *b)
         else if (a->score < b->score)
             c = -1;
         else
-            c = bytes_cmp(item_ptr(s, a), a->len, item_ptr(s, b), b->len);
+            c = kbytes_cmp(item_ptr(s, a), a->len, item_ptr(s, b), b->len);
     } else if (s->by) {
         if (!a->has_cmp || !b->has_cmp)
             c = a->has_cmp == b->has_cmp ? 0 : a->has_cmp ? 1 : -1;
         else
-            c = bytes_cmp(s->arena.data + a->cmp_off, a->cmp_len, s->arena.data + b->cmp_off,
+            c = kbytes_cmp(s->arena.data + a->cmp_off, a->cmp_len, s->arena.data + b->cmp_off,
                           b->cmp_len);
     } else {
-        c = bytes_cmp(item_ptr(s, a), a->len, item_ptr(s, b), b->len);
+        c = kbytes_cmp(item_ptr(s, a), a->len, item_ptr(s, b), b->len);
     }
     return s->desc ? -c : c;
 }

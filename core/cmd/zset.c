@@ -1088,49 +1088,14 @@ static void zinter_cmd(cmd_ctx *x) { setop_generic(x, 0, 1, OP_INTER, false); }
 static void zdiff_cmd(cmd_ctx *x) { setop_generic(x, 0, 1, OP_DIFF, false); }
 static void zintercard_cmd(cmd_ctx *x) { setop_generic(x, 0, 1, OP_INTER, true); }
 
-/* Redis's genericGetKeys: numkeys read with atoi; no keys when it is out
- * of range (the command then replies with an error). */
-static int atoi_slice(const resp_slice *a)
-{
-    size_t i = 0;
-    while (i < a->len && isspace((unsigned char)a->ptr[i]))
-        i++;
-    bool neg = false;
-    if (i < a->len && (a->ptr[i] == '-' || a->ptr[i] == '+'))
-        neg = a->ptr[i++] == '-';
-    long long v = 0;
-    for (; i < a->len && a->ptr[i] >= '0' && a->ptr[i] <= '9'; i++) {
-        v = v * 10 + (a->ptr[i] - '0');
-        if (v > INT_MAX)
-            return neg ? INT_MIN : INT_MAX;
-    }
-    return (int)(neg ? -v : v);
-}
-
-static int generic_getkeys(int store_ofs, int count_ofs, int first_ofs, int argc,
-                           const resp_slice *argv, int *keys)
-{
-    if (count_ofs >= argc)
-        return 0;
-    int num = atoi_slice(&argv[count_ofs]);
-    if (num < 1 || num > argc - first_ofs)
-        return 0;
-    int n = 0;
-    for (int i = 0; i < num; i++)
-        keys[n++] = first_ofs + i;
-    if (store_ofs)
-        keys[n++] = store_ofs;
-    return n;
-}
-
 static int store_getkeys(int argc, const resp_slice *argv, int *keys)
 {
-    return generic_getkeys(1, 2, 3, argc, argv, keys);
+    return cmd_numkeys_getkeys(argc, argv, 2, 3, 1, keys);
 }
 
 static int numkeys_getkeys(int argc, const resp_slice *argv, int *keys)
 {
-    return generic_getkeys(0, 1, 2, argc, argv, keys);
+    return cmd_numkeys_getkeys(argc, argv, 1, 2, 0, keys);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,5 +1,6 @@
 /* kzset: the sorted set type's value, listpack or skiplist. See zset.h. */
 #include "core/store/zset.h"
+#include "core/util/kbuf.h"
 
 #include <assert.h>
 #include <math.h>
@@ -26,22 +27,13 @@ static void *xmalloc(size_t n)
 }
 
 /* Order: score, then member bytes (shorter first on a common prefix). */
-static int memcmp_len(const char *a, size_t alen, const char *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c)
-        return c;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 static int elem_cmp(double s1, const char *m1, size_t l1, double s2, const char *m2, size_t l2)
 {
     if (s1 < s2)
         return -1;
     if (s1 > s2)
         return 1;
-    return memcmp_len(m1, l1, m2, l2);
+    return kbytes_cmp(m1, l1, m2, l2);
 }
 
 /* Is member below the min bound (outside it)? */
@@ -51,7 +43,7 @@ static bool lex_below_min(const char *m, size_t mlen, const kzset_lexbound *b)
         return false;
     if (b->kind == ZLEX_PLUS_INF)
         return true;
-    int c = memcmp_len(m, mlen, b->p, b->len);
+    int c = kbytes_cmp(m, mlen, b->p, b->len);
     return b->ex ? c <= 0 : c < 0;
 }
 
@@ -62,7 +54,7 @@ static bool lex_within_max(const char *m, size_t mlen, const kzset_lexbound *b)
         return true;
     if (b->kind == ZLEX_MINUS_INF)
         return false;
-    int c = memcmp_len(m, mlen, b->p, b->len);
+    int c = kbytes_cmp(m, mlen, b->p, b->len);
     return b->ex ? c < 0 : c <= 0;
 }
 

@@ -53,4 +53,15 @@ void kbuf_consume(kbuf *b, size_t n);
 
 static inline void kbuf_clear(kbuf *b) { b->len = 0; }
 
+/* Byte order of two strings, a prefix before the longer one (memcmp
+ * order; Redis's binary comparison of members and of SORT ALPHA values). */
+static inline int kbytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
 #endif
