@@ -1,6 +1,7 @@
 /* io/config: see config.h. */
 #define _GNU_SOURCE
 #include "io/config.h"
+#include "io/persist.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -197,12 +198,51 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         int b = parse_bool(argv[1]);
         if (b < 0)
             return "argument must be 'yes' or 'no'";
-        if (b == 1)
-            return "appendonly yes needs the write-ahead log, which this build does not have yet";
+        o->appendonly = b == 1;
+    } else if (!strcasecmp(name, "appendfsync")) {
+        WANT(1);
+        if (!strcasecmp(argv[1], "always"))
+            o->appendfsync = PERSIST_FSYNC_ALWAYS;
+        else if (!strcasecmp(argv[1], "everysec"))
+            o->appendfsync = PERSIST_FSYNC_EVERYSEC;
+        else if (!strcasecmp(argv[1], "no"))
+            o->appendfsync = PERSIST_FSYNC_NO;
+        else
+            return "argument(s) must be one of the following: always, everysec, no";
+    } else if (!strcasecmp(name, "wal-repair-corrupt")) {
+        WANT(1);
+        int b = parse_bool(argv[1]);
+        if (b < 0)
+            return "argument must be 'yes' or 'no'";
+        o->wal_repair_corrupt = b == 1;
+    } else if (!strcasecmp(name, "wal-segment-size") || !strcasecmp(name, "wal-snapshot-threshold")) {
+        WANT(1);
+        unsigned long long bytes;
+        if (!config_parse_memory(argv[1], &bytes))
+            return "argument must be a memory value";
+        if (!strcasecmp(name, "wal-segment-size")) {
+            if (bytes < 4096)
+                return "argument must be at least 4096";
+            o->wal_segment_size = bytes;
+        } else {
+            o->wal_snapshot_threshold = bytes;
+        }
     } else if (!strcasecmp(name, "save")) {
-        /* Snapshots come with the durability work: accept only "no saving". */
-        if (!(argc == 2 && argv[1][0] == '\0'))
-            return "snapshots are not available in this build: use save \"\"";
+        /* Redis's save points: "<seconds> <changes> ...", or "" for none.
+         * A later `save` line replaces the earlier ones. */
+        o->nsave = 0;
+        if (argc == 2 && argv[1][0] == '\0')
+            return NULL;
+        if (argc < 3 || (argc - 1) % 2 != 0 || (argc - 1) / 2 > 16)
+            return "Invalid save parameters";
+        for (int i = 1; i < argc; i += 2) {
+            long long secs, changes;
+            if (!parse_ll(argv[i], 1, INT_MAX, &secs) || !parse_ll(argv[i + 1], 0, INT_MAX, &changes))
+                return "Invalid save parameters";
+            o->save[o->nsave].secs = secs;
+            o->save[o->nsave].changes = changes;
+            o->nsave++;
+        }
     } else if (!strcasecmp(name, "databases")) {
         WANT(1);
         if (!parse_ll(argv[1], 1, 1024, &v))

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "core/cmd/config.h"
@@ -18,6 +21,7 @@
 #include "io/config.h"
 #include "io/http.h"
 #include "io/log.h"
+#include "io/persist.h"
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -82,7 +86,19 @@ struct io_server {
         bool protected_mode;
     } rt;
     int exit_code;
+    /* Durability: the writer of group 0's log, snapshots. */
+    persist_writer *writer;
+    bool log_failed_logged;
+    bool bgsave_scheduled;
+    bool last_bgsave_ok;
+    int64_t bgsave_started_ms, last_bgsave_secs;
+    uint64_t dirty_at_fork;
+    uint64_t snapshots_done;
+    double recovery_secs;
+    persist_recovered recovered;
 };
+
+#define GROUP_DIR "0"
 
 int64_t io_wall_ms(void)
 {
@@ -103,6 +119,9 @@ void io_server_opts_default(io_server_opts *o)
     o->hz = 10;
     o->databases = ENGINE_DEFAULT_DBS;
     o->lim = node_limits_default();
+    o->appendfsync = PERSIST_FSYNC_ALWAYS;
+    o->wal_segment_size = 64u << 20;
+    o->wal_snapshot_threshold = 64u << 20;
 }
 
 static void process_actions(io_server *s);
@@ -233,9 +252,16 @@ static io_conn *conn_by_id(io_server *s, conn_id id)
 
 /* The check phase: write what the reads of this loop turn produced, then
  * run what clients left pending behind a full output. */
+static void process_actions(io_server *s);
+
 static void on_flush_check(uv_check_t *h)
 {
     io_server *s = h->data;
+    /* The writes of this turn go to the log as one batch. */
+    if (node_log_enabled(&s->n)) {
+        node_log_flush(&s->n);
+        process_actions(s);
+    }
     for (size_t i = 0; i < s->nto_flush; i++) {
         io_conn *c = conn_by_id(s, s->to_flush[i]);
         if (c == NULL)
@@ -287,7 +313,13 @@ static void process_actions(io_server *s)
     }
     size_t n;
     const node_action *acts = node_actions(&s->n, &n);
+    /* The disk first: the next batch is on its way while replies go out. */
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].type == ACT_LOG_WRITE)
+            persist_writer_submit(s->writer, node_log_batch(&s->n));
     for (size_t i = 0; i < n; i++) {
+        if (acts[i].type == ACT_LOG_WRITE)
+            continue;
         io_conn *c = conn_by_id(s, acts[i].conn);
         if (c == NULL)
             continue;
@@ -442,6 +474,302 @@ static void on_connection(uv_stream_t *listener, int status)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Durability: the log's writer, snapshots (docs/durability.md) */
+
+static void begin_shutdown(io_server *s);
+
+static void on_log_done(void *ctx, const char *error)
+{
+    io_server *s = ctx;
+    if (error && !s->log_failed_logged) {
+        s->log_failed_logged = true;
+        log_msg(LOG_WARNING, "write-ahead log write failed: write commands are refused until restart",
+                "error=\"%s\"", error);
+    }
+    node_event ev = {.type = EV_LOG_DONE, .now_ms = io_wall_ms(), .log_error = error};
+    node_step(&s->n, &ev);
+    process_actions(s);
+    if (s->shutting_down && node_log_idle(&s->n))
+        begin_shutdown(s);
+}
+
+static void snap_encode(void *ctx, kbuf *out)
+{
+    io_server *s = ctx;
+    uint64_t index, term;
+    node_snapshot_encode(&s->n, out, &index, &term);
+}
+
+/* A snapshot at index is durable: the log before it can go. */
+static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
+{
+    node_snapshot_done(&s->n, index, term, io_wall_ms());
+    uint64_t *dirty = &s->n.eng.stats.dirty;
+    *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
+    s->snapshots_done++;
+    if (!node_log_enabled(&s->n))
+        return;
+    char err[256];
+    int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
+    if (gone < 0)
+        log_msg(LOG_WARNING, "log compaction failed", "error=\"%s\"", err);
+    else if (gone > 0)
+        log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=%d",
+                (unsigned long long)index, gone);
+}
+
+static const char *start_bgsave(io_server *s);
+
+static void on_bgsave_done(void *ctx, bool ok, uint64_t index, uint64_t term, const char *err)
+{
+    io_server *s = ctx;
+    s->last_bgsave_ok = ok;
+    s->last_bgsave_secs = (io_wall_ms() - s->bgsave_started_ms) / 1000;
+    if (ok) {
+        snapshot_durable(s, index, term);
+        log_msg(LOG_NOTICE, "Background saving terminated with success", "index=%llu",
+                (unsigned long long)index);
+    } else {
+        log_msg(LOG_WARNING, "Background saving error", "error=\"%s\"", err ? err : "?");
+    }
+    if (s->bgsave_scheduled && !s->shutting_down) {
+        s->bgsave_scheduled = false;
+        start_bgsave(s);
+    }
+}
+
+static void snapshot_point(io_server *s, uint64_t *index, uint64_t *term)
+{
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    *index = li.applied_index;
+    *term = li.applied_term;
+}
+
+static const char *start_bgsave(io_server *s)
+{
+    if (persist_snapshot_in_progress())
+        return "-ERR Background save already in progress";
+    uint64_t index, term;
+    snapshot_point(s, &index, &term);
+    s->dirty_at_fork = s->n.eng.stats.dirty;
+    int r = persist_snapshot_fork(&s->loop, GROUP_DIR, index, term, snap_encode, s, on_bgsave_done);
+    if (r < 0) {
+        log_msg(LOG_WARNING, "Can't save in background", "error=\"%s\"", strerror(-r));
+        s->last_bgsave_ok = false;
+        return "-ERR";
+    }
+    s->bgsave_started_ms = io_wall_ms();
+    log_msg(LOG_NOTICE, "Background saving started", "pid=%lld index=%llu",
+            (long long)persist_snapshot_child_pid(), (unsigned long long)index);
+    return NULL;
+}
+
+/* SAVE and BGSAVE (the engine's hook). */
+static const char *snapshot_cb(void *ctx, engine *e, bool background, bool schedule)
+{
+    (void)e;
+    io_server *s = ctx;
+    if (background) {
+        if (schedule && persist_snapshot_in_progress()) {
+            s->bgsave_scheduled = true;
+            return "+Background saving scheduled";
+        }
+        return start_bgsave(s);
+    }
+    if (persist_snapshot_in_progress())
+        return "-ERR Background save already in progress";
+    kbuf buf = KBUF_INIT;
+    uint64_t index, term;
+    node_snapshot_encode(&s->n, &buf, &index, &term);
+    char err[256];
+    s->dirty_at_fork = s->n.eng.stats.dirty;
+    bool ok = persist_snapshot_write(GROUP_DIR, index, term, buf.data, buf.len, err, sizeof(err));
+    kbuf_free(&buf);
+    if (!ok) {
+        log_msg(LOG_WARNING, "Snapshot save failed", "error=\"%s\"", err);
+        return "-ERR";
+    }
+    snapshot_durable(s, index, term);
+    log_msg(LOG_NOTICE, "DB saved on disk", "index=%llu", (unsigned long long)index);
+    return NULL;
+}
+
+/* Snapshots on their own: when the log grew past wal-snapshot-threshold,
+ * or at a `save` point (seconds and changes since the last save). */
+static void auto_snapshot(io_server *s, int64_t now_ms)
+{
+    if (s->shutting_down || persist_snapshot_in_progress())
+        return;
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    bool due = li.enabled && !li.failed && s->opts.wal_snapshot_threshold &&
+               li.bytes_since_snapshot >= s->opts.wal_snapshot_threshold;
+    uint64_t dirty = s->n.eng.stats.dirty;
+    /* As Redis, a failed BGSAVE is retried only after 5 seconds. */
+    bool may_retry = s->last_bgsave_ok || now_ms - s->bgsave_started_ms > 5000;
+    for (int i = 0; i < s->opts.nsave && !due; i++)
+        due = dirty >= (uint64_t)s->opts.save[i].changes && dirty > 0 &&
+              now_ms - s->n.eng.lastsave_ms >= s->opts.save[i].secs * 1000 && may_retry;
+    if (due)
+        start_bgsave(s);
+}
+
+static const char *load_snapshot_cb(void *ctx, const void *buf, size_t len)
+{
+    return node_snapshot_load(ctx, buf, len);
+}
+
+/* appendonly no: only the newest snapshot, if there is one (as Redis
+ * loads its RDB file); the log is not read. */
+static bool load_snapshot_only(io_server *s)
+{
+    DIR *d = opendir(GROUP_DIR);
+    if (d == NULL)
+        return true;
+    char best[256] = "";
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 14 && !strncmp(de->d_name, "snapshot-", 9) && !strcmp(de->d_name + l - 5, ".snap") &&
+            strcmp(de->d_name, best) > 0)
+            snprintf(best, sizeof(best), "%s", de->d_name);
+    }
+    closedir(d);
+    if (!best[0])
+        return true;
+    char path[300];
+    snprintf(path, sizeof(path), GROUP_DIR "/%s", best);
+    FILE *f = fopen(path, "rb");
+    kbuf buf = KBUF_INIT;
+    char chunk[65536];
+    size_t got;
+    while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        kbuf_append(&buf, chunk, got);
+    if (f)
+        fclose(f);
+    const char *why = f ? node_snapshot_load(&s->n, buf.data, buf.len) : strerror(errno);
+    kbuf_free(&buf);
+    if (why) {
+        log_msg(LOG_WARNING, "cannot load the snapshot", "file=%s error=\"%s\"", path, why);
+        return false;
+    }
+    log_msg(LOG_NOTICE, "DB loaded from disk", "snapshot=%s", path);
+    return true;
+}
+
+static bool setup_node(io_server *s, uint64_t seed);
+
+/* Start-up: snapshot and log, then the writer. */
+static bool start_durability(io_server *s, uint64_t seed)
+{
+    if (!s->opts.appendonly)
+        return load_snapshot_only(s);
+    uint64_t t0 = uv_hrtime();
+    char err[1024];
+    for (;;) {
+        wal_recovery rc;
+        wal_recovery_init(&rc, 0);
+        persist_status st = persist_recover(GROUP_DIR, 0, s->opts.wal_repair_corrupt, load_snapshot_cb,
+                                            node_log_replay, &s->n, &rc, &s->recovered, err,
+                                            sizeof(err));
+        if (st == PERSIST_RETRY) {
+            log_msg(LOG_WARNING, "corrupt log cut (wal-repair-corrupt yes)", "what=\"%s\"", err);
+            wal_recovery_free(&rc);
+            node_free(&s->n);
+            if (!setup_node(s, seed))
+                return false;
+            continue;
+        }
+        if (st == PERSIST_FAIL) {
+            wal_recovery_free(&rc);
+            log_msg(LOG_WARNING, "cannot start: the write-ahead log is damaged", "error=\"%s\"", err);
+            fprintf(stderr, "keel: cannot start: %s\n", err);
+            return false;
+        }
+        if (s->recovered.torn)
+            log_msg(LOG_WARNING, "torn tail cut from the write-ahead log",
+                    "file=%s offset=%llu bytes=%llu saved_to=%s reason=\"%s\"", s->recovered.torn_file,
+                    (unsigned long long)s->recovered.torn_offset,
+                    (unsigned long long)s->recovered.torn_bytes, s->recovered.torn_saved,
+                    wal_reason_text(s->recovered.torn_reason));
+        node_log_opts lo;
+        node_log_opts_default(&lo);
+        lo.seg_max = s->opts.wal_segment_size;
+        if (getrandom(&lo.salt_seed, sizeof(lo.salt_seed), 0) != sizeof(lo.salt_seed))
+            lo.salt_seed = uv_hrtime() ^ (uint64_t)getpid();
+        bool ok = node_log_start(&s->n, &rc, &lo, err, sizeof(err));
+        wal_recovery_free(&rc);
+        if (!ok) {
+            log_msg(LOG_WARNING, "cannot start: the write-ahead log does not fit", "error=\"%s\"", err);
+            fprintf(stderr, "keel: cannot start: %s\n", err);
+            return false;
+        }
+        break;
+    }
+    s->writer = persist_writer_new(&s->loop, GROUP_DIR, (persist_fsync)s->opts.appendfsync,
+                                   on_log_done, s);
+    if (s->writer == NULL) {
+        log_msg(LOG_WARNING, "cannot start the log writer thread", NULL);
+        return false;
+    }
+    s->recovery_secs = (double)(uv_hrtime() - t0) / 1e9;
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    log_msg(LOG_NOTICE, "DB loaded from disk",
+            "seconds=%.3f snapshot_index=%llu last_index=%llu segments=%zu replayed_commands=%llu",
+            s->recovery_secs, (unsigned long long)li.snapshot_index,
+            (unsigned long long)li.last_index, s->recovered.segments,
+            (unsigned long long)li.replayed);
+    return true;
+}
+
+static const char *const fsync_names[] = {"always", "everysec", "no"};
+
+static void info_persistence(io_server *s, kbuf *out)
+{
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    persist_writer_stats ws = {0};
+    if (s->writer)
+        persist_writer_get_stats(s->writer, &ws);
+    uint64_t wal_bytes = 0, segments = 0;
+    if (li.enabled)
+        persist_dir_usage(GROUP_DIR, &wal_bytes, &segments);
+    int64_t now = io_wall_ms();
+    bool bg = persist_snapshot_in_progress();
+    char b[2048];
+    int n = snprintf(
+        b, sizeof(b),
+        "rdb_bgsave_in_progress:%d\r\nrdb_last_bgsave_status:%s\r\n"
+        "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n"
+        "aof_enabled:%d\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+        "aof_last_write_status:%s\r\naof_last_bgrewrite_status:ok\r\n"
+        "wal_appendfsync:%s\r\nwal_term:%llu\r\nwal_first_index:%llu\r\nwal_last_index:%llu\r\n"
+        "wal_applied_index:%llu\r\nwal_snapshot_index:%llu\r\nwal_snapshot_term:%llu\r\n"
+        "wal_batches:%llu\r\nwal_entries:%llu\r\nwal_commands:%llu\r\nwal_bytes_written:%llu\r\n"
+        "wal_bytes_since_snapshot:%llu\r\nwal_segments:%llu\r\nwal_disk_bytes:%llu\r\n"
+        "wal_fsyncs:%llu\r\nwal_fsync_avg_usec:%llu\r\nwal_fsync_max_usec:%llu\r\n"
+        "wal_recovery_seconds:%.3f\r\nwal_replayed_commands:%llu\r\nwal_torn_bytes_cut:%llu\r\n",
+        bg ? 1 : 0, s->last_bgsave_ok ? "ok" : "err",
+        s->snapshots_done || !s->last_bgsave_ok ? (long long)s->last_bgsave_secs : -1LL,
+        bg ? (long long)((now - s->bgsave_started_ms) / 1000) : -1LL,
+        (unsigned long long)s->snapshots_done, li.enabled ? 1 : 0, li.failed ? "err" : "ok",
+        fsync_names[s->opts.appendfsync], (unsigned long long)li.term,
+        (unsigned long long)li.first_index, (unsigned long long)li.last_index,
+        (unsigned long long)li.applied_index, (unsigned long long)li.snapshot_index,
+        (unsigned long long)li.snapshot_term, (unsigned long long)li.batches,
+        (unsigned long long)li.entries, (unsigned long long)li.commands,
+        (unsigned long long)li.bytes, (unsigned long long)li.bytes_since_snapshot,
+        (unsigned long long)segments, (unsigned long long)wal_bytes, (unsigned long long)ws.fsyncs,
+        (unsigned long long)(ws.fsyncs ? ws.fsync_us_total / ws.fsyncs : 0),
+        (unsigned long long)ws.fsync_us_max, s->recovery_secs, (unsigned long long)li.replayed,
+        (unsigned long long)(s->recovered.torn ? s->recovered.torn_bytes : 0));
+    if (n > 0)
+        kbuf_append(out, b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Time, signals, shutdown */
 
 static void on_tick(uv_timer_t *t)
@@ -450,6 +778,7 @@ static void on_tick(uv_timer_t *t)
     node_event ev = {.type = EV_TICK, .now_ms = io_wall_ms()};
     node_step(&s->n, &ev);
     process_actions(s);
+    auto_snapshot(s, ev.now_ms);
     if (s->shutting_down && ev.now_ms >= s->drain_deadline_ms) {
         for (io_conn *c = s->conns; c; c = c->next_all)
             conn_close(c);
@@ -472,6 +801,15 @@ static void begin_shutdown(io_server *s)
     for (int i = 0; i < s->nlisteners; i++)
         if (!uv_is_closing((uv_handle_t *)&s->listeners[i]))
             uv_close((uv_handle_t *)&s->listeners[i], NULL);
+    /* Writes in the log are answered before anyone is closed (on_log_done
+     * comes back here); clients send nothing more meanwhile. */
+    if (!node_log_idle(&s->n) && io_wall_ms() < s->drain_deadline_ms) {
+        for (io_conn *c = s->conns; c; c = c->next_all) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = false;
+        }
+        return;
+    }
     for (io_conn *c = s->conns; c; c = c->next_all) {
         c->close_after = true;
         uv_read_stop((uv_stream_t *)&c->tcp);
@@ -480,6 +818,13 @@ static void begin_shutdown(io_server *s)
     }
     if (s->conns == NULL && !s->handles_closed) {
         s->handles_closed = true;
+        if (s->writer) {
+            char err[256];
+            if (!persist_writer_close(s->writer, err, sizeof(err)))
+                log_msg(LOG_WARNING, "the log was not synced at exit", "error=\"%s\"", err);
+            s->writer = NULL;
+        }
+        persist_snapshot_abort();
         http_close(s->http); /* before the walk, which would orphan its handles */
         s->http = NULL;
         uv_timer_stop(&s->tick);
@@ -533,29 +878,86 @@ static bool set_fixed(const char *v, size_t len, const char *only, char *err, co
 static bool save_set(engine *e, void *base, const char *v, size_t len, char *err)
 {
     (void)e;
-    (void)base;
-    return set_fixed(v, len, "", err, "snapshots are not available in this build");
+    io_server *s = RT_SERVER(base);
+    /* Redis's form: "<seconds> <changes> ..." or "" (none). */
+    char buf[512];
+    if (len >= sizeof(buf)) {
+        snprintf(err, CONFIG_ERR_MAX, "Invalid save parameters");
+        return false;
+    }
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    long long vals[32];
+    int n = 0;
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
+        char *end;
+        long long x = strtoll(tok, &end, 10);
+        if (*end || x < 0 || n == 32) {
+            snprintf(err, CONFIG_ERR_MAX, "Invalid save parameters");
+            return false;
+        }
+        vals[n++] = x;
+    }
+    if (n % 2) {
+        snprintf(err, CONFIG_ERR_MAX, "Invalid save parameters");
+        return false;
+    }
+    s->opts.nsave = n / 2;
+    for (int i = 0; i < n / 2; i++) {
+        s->opts.save[i].secs = vals[2 * i];
+        s->opts.save[i].changes = vals[2 * i + 1];
+    }
+    return true;
 }
 
 static void save_get(engine *e, void *base, kbuf *out)
 {
     (void)e;
-    (void)base;
-    (void)out; /* "": no snapshot schedule */
+    io_server *s = RT_SERVER(base);
+    for (int i = 0; i < s->opts.nsave; i++) {
+        char b[48];
+        int n = snprintf(b, sizeof(b), "%s%lld %lld", i ? " " : "", (long long)s->opts.save[i].secs,
+                         (long long)s->opts.save[i].changes);
+        kbuf_append(out, b, (size_t)n);
+    }
 }
 
 static bool appendonly_set(engine *e, void *base, const char *v, size_t len, char *err)
 {
     (void)e;
-    (void)base;
-    return set_fixed(v, len, "no", err, "the write-ahead log is not available in this build");
+    io_server *s = RT_SERVER(base);
+    return set_fixed(v, len, s->opts.appendonly ? "yes" : "no", err,
+                     "appendonly can only be changed with a restart (keel-server --appendonly yes)");
 }
 
 static void appendonly_get(engine *e, void *base, kbuf *out)
 {
     (void)e;
-    (void)base;
-    kbuf_append(out, "no", 2);
+    io_server *s = RT_SERVER(base);
+    kbuf_append(out, s->opts.appendonly ? "yes" : "no", s->opts.appendonly ? 3 : 2);
+}
+
+static bool appendfsync_set(engine *e, void *base, const char *v, size_t len, char *err)
+{
+    (void)e;
+    io_server *s = RT_SERVER(base);
+    for (int i = 0; i < 3; i++) {
+        if (len == strlen(fsync_names[i]) && !strncasecmp(v, fsync_names[i], len)) {
+            s->opts.appendfsync = i;
+            if (s->writer)
+                persist_writer_set_fsync(s->writer, (persist_fsync)i);
+            return true;
+        }
+    }
+    snprintf(err, CONFIG_ERR_MAX, "argument(s) must be one of the following: always, everysec, no");
+    return false;
+}
+
+static void appendfsync_get(engine *e, void *base, kbuf *out)
+{
+    (void)e;
+    io_server *s = RT_SERVER(base);
+    kbuf_append(out, fsync_names[s->opts.appendfsync], strlen(fsync_names[s->opts.appendfsync]));
 }
 
 static void bind_get(engine *e, void *base, kbuf *out)
@@ -591,6 +993,7 @@ static const config_def runtime_configs[] = {
     {.name = "bind", .type = CONFIG_SPECIAL, .flags = CONFIG_IMMUTABLE, .get = bind_get},
     {.name = "save", .type = CONFIG_SPECIAL, .set = save_set, .get = save_get},
     {.name = "appendonly", .type = CONFIG_SPECIAL, .set = appendonly_set, .get = appendonly_get},
+    {.name = "appendfsync", .type = CONFIG_SPECIAL, .set = appendfsync_set, .get = appendfsync_get},
     {0},
 };
 
@@ -707,6 +1110,8 @@ static void info_fields(void *ctx, const engine *e, const char *section, kbuf *o
         n = snprintf(line, sizeof(line), "rejected_connections:%llu\r\ntotal_net_input_bytes:%llu\r\n",
                      (unsigned long long)s->n.stats.rejected_connections,
                      (unsigned long long)s->n.stats.net_input_bytes);
+    } else if (!strcmp(section, "persistence")) {
+        info_persistence(s, out);
     } else if (!strcmp(section, "cpu")) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -879,19 +1284,14 @@ static bool config_rewrite_cb(void *ctx, engine *e, char *err)
     return ok;
 }
 
-int io_server_run(const io_server_opts *o)
+/* The node as the options make it (also again when recovery repaired a
+ * corrupt log and starts over). */
+static bool setup_node(io_server *s, uint64_t seed)
 {
-    io_server *s = calloc(1, sizeof(*s));
-    if (s == NULL)
-        return 1;
-    s->opts = *o;
-    uint64_t seed = o->seed;
-    if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-        seed = (uint64_t)io_wall_ms() ^ (uint64_t)getpid();
+    const io_server_opts *o = &s->opts;
     node_init(&s->n, seed, io_wall_ms(), &o->lim);
-    if (o->requirepass) {
+    if (o->requirepass)
         s->n.eng.cfg.requirepass = strdup(o->requirepass);
-    }
     s->n.eng.cfg.hz = o->hz;
     engine_set_databases(&s->n.eng, o->databases);
     for (int i = 0; i < o->ncore_directives; i++) {
@@ -903,11 +1303,31 @@ int io_server_run(const io_server_opts *o)
         if (d == NULL || !config_set_one(&s->n.eng, d, base, v, strlen(v), err)) {
             fprintf(stderr, "\n*** FATAL CONFIG ERROR (keel) ***\n%s\n%s\n",
                     o->core_directives[i].where, err);
-            return 1;
+            return false;
         }
     }
+    s->n.eng.snapshot = snapshot_cb;
+    s->n.eng.snapshot_ctx = s;
+    s->n.defer_log_flush = true;
+    return true;
+}
+
+int io_server_run(const io_server_opts *o)
+{
+    io_server *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return 1;
+    s->opts = *o;
+    uint64_t seed = o->seed;
+    if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = (uint64_t)io_wall_ms() ^ (uint64_t)getpid();
+    if (!setup_node(s, seed))
+        return 1;
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
+    s->last_bgsave_ok = true;
+    if (!start_durability(s, seed))
+        return 1;
 
     int bound_port = o->port;
     for (int i = 0; i < o->nbind; i++) {

@@ -33,6 +33,16 @@ typedef struct io_server_opts {
         const char *name, *value, *where;
     } core_directives[64];
     int ncore_directives;
+    /* Durability (docs/durability.md). */
+    bool appendonly;                 /* the write-ahead log: no */
+    int appendfsync;                 /* persist_fsync: always */
+    uint64_t wal_segment_size;       /* 64 MiB */
+    uint64_t wal_snapshot_threshold; /* a snapshot once the log grew this much: 64 MiB, 0 = never */
+    bool wal_repair_corrupt;         /* cut a corrupt log at the damage and start */
+    struct {
+        int64_t secs, changes;
+    } save[16];                      /* `save` points: BGSAVE after secs with changes */
+    int nsave;
     /* Called once the listeners are up (tests and logs use it). */
     void (*on_ready)(void *ctx, int port);
     void *ctx;

@@ -19,9 +19,14 @@
  * command's own time plus the timeout; the driver's timer events call
  * engine_block_timeouts(), and engine_next_block_deadline() tells it when.
  *
- * Replicated (a later issue), the serving pop is applied on every replica
- * in the same order because it happens inside the apply of the write that
- * made the key ready. */
+ * When the node logs its writes (decision 0007) a serving pop must be in
+ * the log too, or a replay after a restart, with nobody blocked, would not
+ * make it and the popped element would come back. Then the engine does
+ * not serve a ready key's waiters itself: it offers them, calling the
+ * serve hook with each one's twin command, which the node proposes; the
+ * waiter is served when that entry applies (engine_serve_apply), by the
+ * very argv a replay runs. Until then its serve is "in flight": it is not
+ * offered again, timed out or unblocked. */
 #include "core/cmd/engine.h"
 #include "core/cmd/engine_internal.h"
 
@@ -34,8 +39,27 @@
 
 enum { BLOCK_LIST = 1, BLOCK_ZSET = 2 };
 
-/* Serves client x->cl from key argv[idx]: writes its reply. */
-typedef void serve_fn(cmd_ctx *x, const resp_slice *key);
+/* The twin command that serves a blocked command from one of its keys:
+ * at most 6 arguments (LMPOP 1 key LEFT COUNT n), pointing at literals,
+ * the key and the blocking command's own argv. */
+typedef struct twin {
+    int argc;
+    resp_slice argv[6];
+    long long take; /* the most elements it pops */
+} twin;
+
+/* How a blocking command is served from one of its keys: the kind of value
+ * it waits for, its twin built from its own argv, and how the twin's reply
+ * becomes its own. The live serve and the proposal both build the twin
+ * here, so a replay of the proposal pops exactly what a serve pops. */
+typedef struct serve_def {
+    int kind;
+    const char *name; /* the twin's */
+    void (*build)(twin *t, const char *name, int argc, const resp_slice *argv,
+                  const resp_slice *key);
+    /* Writes the blocking command's reply by running the twin argv. */
+    void (*reply)(cmd_ctx *x, int argc, const resp_slice *argv);
+} serve_def;
 
 /* A key clients wait on: (db, key) -> its waiters in arrival order. */
 typedef struct bkey {
@@ -49,15 +73,19 @@ typedef struct bkey {
 } bkey;
 
 typedef struct block_state {
-    int kind;
+    const serve_def *how;
     int dbid;
     int64_t deadline_ms; /* -1: no timeout */
     uint64_t seq;        /* arrival order */
-    serve_fn *serve;
     int argc;
     resp_slice *argv; /* the command, copied: one allocation */
     int nkeys;
     int *keys;        /* argv indexes of the keys waited on */
+    /* A serve proposed and not yet applied (engine_serve_apply settles
+     * it): from argv[flight_key], taking up to flight_take elements. */
+    bool in_flight;
+    int flight_key;
+    long long flight_take;
 } block_state;
 
 typedef struct ready_key {
@@ -76,6 +104,8 @@ struct blocking {
     int nunblocked, capunblocked, unblocked_head;
     uint64_t next_seq;
     bool serving;
+    engine_serve_hook *hook; /* NULL: serve at once */
+    void *hook_ctx;
 };
 
 #define GROW(arr, n, cap)                                                                      \
@@ -124,6 +154,11 @@ static char *compose(int dbid, const char *key, size_t len, char *buf, size_t ca
     return p;
 }
 
+static bool key_is(const resp_slice *a, const char *key, size_t len)
+{
+    return a->len == len && (len == 0 || memcmp(a->ptr, key, len) == 0);
+}
+
 static bkey *find_bkey(struct blocking *b, int dbid, const char *key, size_t len)
 {
     char buf[256];
@@ -142,8 +177,8 @@ bool engine_client_blocked(const client *c) { return c->block != NULL; }
 /* ------------------------------------------------------------------------ */
 /* Blocking and unblocking */
 
-static void engine_block(cmd_ctx *x, int kind, const int *keys, int nkeys, int64_t deadline,
-                         serve_fn *serve)
+static void engine_block(cmd_ctx *x, const serve_def *how, const int *keys, int nkeys,
+                         int64_t deadline)
 {
     engine *e = x->eng;
     struct blocking *b = blk(e);
@@ -151,11 +186,10 @@ static void engine_block(cmd_ctx *x, int kind, const int *keys, int nkeys, int64
     block_state *bs = calloc(1, sizeof(*bs));
     if (bs == NULL)
         abort();
-    bs->kind = kind;
+    bs->how = how;
     bs->dbid = c->db;
     bs->deadline_ms = deadline;
     bs->seq = b->next_seq++;
-    bs->serve = serve;
     size_t bytes = 0;
     for (int i = 0; i < x->argc; i++)
         bytes += x->argv[i].len;
@@ -176,10 +210,8 @@ static void engine_block(cmd_ctx *x, int kind, const int *keys, int nkeys, int64
     for (int i = 0; i < nkeys; i++) {
         const resp_slice *k = &x->argv[keys[i]];
         bool dup = false;
-        for (int j = 0; j < bs->nkeys && !dup; j++) {
-            const resp_slice *o = &bs->argv[bs->keys[j]];
-            dup = o->len == k->len && memcmp(o->ptr, k->ptr, k->len) == 0;
-        }
+        for (int j = 0; j < bs->nkeys && !dup; j++)
+            dup = key_is(&bs->argv[bs->keys[j]], k->ptr, k->len);
         if (dup)
             continue;
         bs->keys[bs->nkeys++] = keys[i];
@@ -291,7 +323,8 @@ static cmd_ctx client_ctx(engine *e, client *c, int64_t now_ms)
 
 bool engine_unblock_client(engine *e, client *c, bool error, int64_t now_ms)
 {
-    if (c->block == NULL)
+    /* A serve in flight may still apply: the client waits for it. */
+    if (c->block == NULL || c->block->in_flight)
         return false;
     cmd_ctx x = client_ctx(e, c, now_ms);
     if (error)
@@ -308,11 +341,13 @@ void engine_block_timeouts(engine *e, int64_t now_ms)
     struct blocking *b = e->blk;
     if (b == NULL)
         return;
-    /* In arrival order; a timed-out client leaves the array, so i stays. */
+    /* In arrival order; a timed-out client leaves the array, so i stays.
+     * One with a serve in flight waits for its apply (engine_serve_apply
+     * times it out if the serve fails). */
     for (int i = 0; i < b->nblocked;) {
         client *c = b->blocked[i];
         int64_t d = c->block->deadline_ms;
-        if (d >= 0 && d <= now_ms) {
+        if (d >= 0 && d <= now_ms && !c->block->in_flight) {
             cmd_ctx x = client_ctx(e, c, now_ms);
             reply_null_array(&x);
             unblock(e, c);
@@ -331,7 +366,7 @@ int64_t engine_next_block_deadline(const engine *e)
         return -1;
     for (int i = 0; i < b->nblocked; i++) {
         int64_t d = b->blocked[i]->block->deadline_ms;
-        if (d >= 0 && (best < 0 || d < best))
+        if (d >= 0 && (best < 0 || d < best) && !b->blocked[i]->block->in_flight)
             best = d;
     }
     return best;
@@ -373,6 +408,87 @@ static size_t entry_len(kentry *k)
     return 0;
 }
 
+static void serve(cmd_ctx *x, const serve_def *how, const resp_slice *key);
+
+/* Serves bk's waiters from the key, first come first served while it has
+ * something for them. */
+static void serve_key(engine *e, bkey *bk, const ready_key *rk, int64_t now_ms)
+{
+    db *d = engine_db(e, rk->dbid);
+    while (bk->n > 0) {
+        kentry *k = db_find(d, rk->key, rk->len, now_ms);
+        if (k == NULL || entry_len(k) == 0)
+            break;
+        int kind = kind_of_type(kentry_type(k));
+        /* The first waiter for this key's type (a BLPOP waiter stays
+         * while the key holds a sorted set), passing over any whose serve
+         * is in flight (proposed while the hook was set). */
+        client *c = NULL;
+        for (int i = 0; i < bk->n && c == NULL; i++)
+            if (bk->clients[i]->block->how->kind == kind && !bk->clients[i]->block->in_flight)
+                c = bk->clients[i];
+        if (c == NULL)
+            break;
+        cmd_ctx x = client_ctx(e, c, now_ms);
+        resp_slice key = {rk->key, rk->len};
+        serve(&x, c->block->how, &key);
+        /* The key may be gone, and bk with it, once c leaves. */
+        bool last = bk->n == 1;
+        unblock(e, c);
+        queue_unblocked(e, c);
+        if (last)
+            break;
+    }
+}
+
+/* The kind of value (db, key) holds and its element count (0 and 0 when
+ * it holds nothing a waiter takes), looked up without expiring it: an
+ * offer changes no data. */
+static int key_holds(engine *e, int dbid, const char *key, size_t len, int64_t now_ms,
+                     long long *n)
+{
+    kentry *k = (kentry *)dict_find(&engine_db(e, dbid)->keys, key, len);
+    *n = 0;
+    if (k == NULL || db_is_expired(k, now_ms))
+        return 0;
+    *n = (long long)entry_len(k);
+    return kind_of_type(kentry_type(k));
+}
+
+/* Serving by proposal: offers the key to bk's waiters in the order
+ * serve_key would serve them, as many as its elements go round once the
+ * serves already in flight from it have taken theirs. A proposal that
+ * finds the key emptied by then leaves its client blocked, to be offered
+ * again (engine_serve_apply). */
+static void offer_key(engine *e, bkey *bk, const ready_key *rk, int64_t now_ms)
+{
+    struct blocking *b = e->blk;
+    long long left;
+    int kind = key_holds(e, rk->dbid, rk->key, rk->len, now_ms, &left);
+    for (int i = 0; i < bk->n; i++) {
+        const block_state *bs = bk->clients[i]->block;
+        if (bs->in_flight && bs->how->kind == kind &&
+            key_is(&bs->argv[bs->flight_key], rk->key, rk->len))
+            left -= bs->flight_take;
+    }
+    for (int i = 0; i < bk->n && left > 0; i++) {
+        client *c = bk->clients[i];
+        block_state *bs = c->block;
+        if (bs->in_flight || bs->how->kind != kind)
+            continue;
+        int j = 0;
+        while (!key_is(&bs->argv[bs->keys[j]], rk->key, rk->len))
+            j++;
+        twin t;
+        bs->how->build(&t, bs->how->name, bs->argc, bs->argv, &bs->argv[bs->keys[j]]);
+        bs->in_flight = true;
+        bs->flight_key = bs->keys[j];
+        bs->flight_take = t.take;
+        left -= t.take;
+        b->hook(b->hook_ctx, c, rk->dbid, t.argc, t.argv);
+    }
+}
+
 void engine_serve_ready(engine *e, int64_t now_ms)
 {
     struct blocking *b = e->blk;
@@ -384,36 +500,81 @@ void engine_serve_ready(engine *e, int64_t now_ms)
     for (int r = 0; r < b->nready; r++) {
         ready_key rk = b->ready[r];
         bkey *bk = find_bkey(b, rk.dbid, rk.key, rk.len);
-        if (bk)
+        if (bk) {
             bk->ready = false;
-        db *d = engine_db(e, rk.dbid);
-        while (bk && bk->n > 0) {
-            kentry *k = db_find(d, rk.key, rk.len, now_ms);
-            if (k == NULL || entry_len(k) == 0)
-                break;
-            int kind = kind_of_type(kentry_type(k));
-            /* The first waiter for this key's type (a BLPOP waiter stays
-             * while the key holds a sorted set). */
-            client *c = NULL;
-            for (int i = 0; i < bk->n && c == NULL; i++)
-                if (bk->clients[i]->block->kind == kind)
-                    c = bk->clients[i];
-            if (c == NULL)
-                break;
-            cmd_ctx x = client_ctx(e, c, now_ms);
-            resp_slice key = {rk.key, rk.len};
-            c->block->serve(&x, &key);
-            /* The key may be gone, and bk with it, once c leaves. */
-            bool last = bk->n == 1;
-            unblock(e, c);
-            queue_unblocked(e, c);
-            if (last)
-                break;
+            if (b->hook)
+                offer_key(e, bk, &rk, now_ms);
+            else
+                serve_key(e, bk, &rk, now_ms);
         }
         free(rk.key);
     }
     b->nready = 0;
     b->serving = false;
+}
+
+void engine_set_serve_hook(engine *e, engine_serve_hook *hook, void *ctx)
+{
+    struct blocking *b = blk(e);
+    b->hook = hook;
+    b->hook_ctx = ctx;
+}
+
+bool engine_serve_apply(engine *e, client *c, int dbid, int argc, const resp_slice *argv,
+                        int64_t now_ms)
+{
+    block_state *bs = c ? c->block : NULL;
+    if (bs == NULL || !bs->in_flight)
+        return false;
+    bs->in_flight = false;
+    if (now_ms > e->now_ms)
+        e->now_ms = now_ms;
+    db *d = engine_db(e, dbid);
+    db_set_clock(d, now_ms);
+    const resp_slice *key = &bs->argv[bs->flight_key];
+    long long n;
+    bool served = key_holds(e, dbid, key->ptr, key->len, now_ms, &n) == bs->how->kind && n > 0;
+    if (served) {
+        cmd_ctx x = client_ctx(e, c, now_ms);
+        x.db = d;
+        bs->how->reply(&x, argc, argv);
+        /* What c was counted to take and did not (BLMOVE to a wrong-type
+         * destination pops nothing) is offered to the next waiter. */
+        engine_block_signal(e, dbid, key->ptr, key->len);
+        unblock(e, c);
+        queue_unblocked(e, c);
+    } else if (bs->deadline_ms >= 0 && bs->deadline_ms <= now_ms) {
+        /* The timeout that passed while the serve was in flight. */
+        cmd_ctx x = client_ctx(e, c, now_ms);
+        reply_null_array(&x);
+        unblock(e, c);
+        queue_unblocked(e, c);
+    } else {
+        /* Still blocked: offered again from whichever of its keys holds
+         * something (writes to them while the serve was in flight passed
+         * it over). */
+        for (int i = 0; i < bs->nkeys; i++) {
+            const resp_slice *k = &bs->argv[bs->keys[i]];
+            engine_block_signal(e, bs->dbid, k->ptr, k->len);
+        }
+    }
+    /* BLMOVE's destination, the key's next waiters, c's keys. */
+    engine_serve_ready(e, now_ms);
+    return served;
+}
+
+void engine_serve_cancel(engine *e, client *c, int64_t now_ms)
+{
+    block_state *bs = c ? c->block : NULL;
+    if (bs == NULL || !bs->in_flight)
+        return;
+    bs->in_flight = false;
+    if (bs->deadline_ms >= 0 && bs->deadline_ms <= now_ms) {
+        cmd_ctx x = client_ctx(e, c, now_ms);
+        reply_null_array(&x);
+        unblock(e, c);
+        queue_unblocked(e, c);
+    }
 }
 
 void engine_blocking_free(engine *e)
@@ -436,10 +597,10 @@ void engine_blocking_free(engine *e)
 /* ------------------------------------------------------------------------ */
 /* Running the non-blocking twins */
 
-/* Runs command `name` with argv on x's client, writing to out. */
-static void run_twin(cmd_ctx *x, const char *name, int argc, const resp_slice *argv, kbuf *out)
+/* Runs the command argv names on x's client, writing to out. */
+static void run_twin(cmd_ctx *x, int argc, const resp_slice *argv, kbuf *out)
 {
-    const cmd_entry *ce = engine_lookup_name(x->eng, name, strlen(name));
+    const cmd_entry *ce = engine_lookup_name(x->eng, argv[0].ptr, argv[0].len);
     cmd_ctx sub = *x;
     sub.argc = argc;
     sub.argv = argv;
@@ -453,65 +614,75 @@ static void run_twin(cmd_ctx *x, const char *name, int argc, const resp_slice *a
 
 #define S(lit) ((resp_slice){lit, sizeof(lit) - 1})
 
-/* BLPOP / BRPOP: [key, element] */
-static void serve_lpop(cmd_ctx *x, const resp_slice *key)
+/* LPOP / RPOP / ZPOPMIN / ZPOPMAX key */
+static void twin_pop(twin *t, const char *name, int argc, const resp_slice *argv,
+                     const resp_slice *key)
 {
-    resp_slice argv[2] = {S("lpop"), *key};
-    reply_array(x, 2);
-    reply_bulk(x, key->ptr, key->len);
-    run_twin(x, "lpop", 2, argv, x->out);
+    (void)argc;
+    (void)argv;
+    t->argc = 2;
+    t->argv[0] = (resp_slice){name, strlen(name)};
+    t->argv[1] = *key;
+    t->take = 1;
 }
 
-static void serve_rpop(cmd_ctx *x, const resp_slice *key)
+/* BLMOVE src dst from to timeout / BRPOPLPUSH src dst timeout: LMOVE src
+ * dst from to. */
+static void twin_lmove(twin *t, const char *name, int argc, const resp_slice *argv,
+                       const resp_slice *key)
 {
-    resp_slice argv[2] = {S("rpop"), *key};
-    reply_array(x, 2);
-    reply_bulk(x, key->ptr, key->len);
-    run_twin(x, "rpop", 2, argv, x->out);
-}
-
-/* BLMOVE src dst from to timeout / BRPOPLPUSH src dst timeout: LMOVE. */
-static void serve_lmove(cmd_ctx *x, const resp_slice *key)
-{
-    (void)key;
-    bool rpl = x->argc == 4;
-    resp_slice argv[5] = {S("lmove"), x->argv[1], x->argv[2],
-                          rpl ? S("right") : x->argv[3], rpl ? S("left") : x->argv[4]};
-    run_twin(x, "lmove", 5, argv, x->out);
+    bool rpl = argc == 4;
+    t->argc = 5;
+    t->argv[0] = (resp_slice){name, strlen(name)};
+    t->argv[1] = *key;
+    t->argv[2] = argv[2];
+    t->argv[3] = rpl ? S("RIGHT") : argv[3];
+    t->argv[4] = rpl ? S("LEFT") : argv[4];
+    t->take = 1;
 }
 
 /* BLMPOP / BZMPOP timeout numkeys key... <where> [COUNT n]: the twin with
- * this one key: LMPOP 1 key <where> [COUNT n]. */
-static void serve_mpop_as(cmd_ctx *x, const resp_slice *key, const char *twin)
+ * this one key, LMPOP 1 key <where> [COUNT n]. */
+static void twin_mpop(twin *t, const char *name, int argc, const resp_slice *argv,
+                      const resp_slice *key)
 {
-    long long numkeys = 0; /* checked when it blocked (the copy is not NUL-terminated) */
-    resp_string2ll(x->argv[2].ptr, x->argv[2].len, &numkeys);
-    int rest = 3 + (int)numkeys;
-    int argc = 3 + (x->argc - rest);
-    resp_slice *argv = malloc((size_t)argc * sizeof(*argv));
-    if (argv == NULL)
-        abort();
-    argv[0] = (resp_slice){twin, strlen(twin)};
-    argv[1] = S("1");
-    argv[2] = *key;
-    for (int i = rest; i < x->argc; i++)
-        argv[3 + i - rest] = x->argv[i];
-    run_twin(x, twin, argc, argv, x->out);
-    free(argv);
+    /* Both checked when it blocked: numkeys, and what follows the keys is
+     * <where> or <where> COUNT n (the copy is not NUL-terminated). */
+    long long numkeys = 0;
+    resp_string2ll(argv[2].ptr, argv[2].len, &numkeys);
+    t->argc = 3;
+    t->argv[0] = (resp_slice){name, strlen(name)};
+    t->argv[1] = S("1");
+    t->argv[2] = *key;
+    for (int i = 3 + (int)numkeys; i < argc; i++)
+        t->argv[t->argc++] = argv[i];
+    t->take = 1;
+    if (t->argc == 6)
+        resp_string2ll(t->argv[5].ptr, t->argv[5].len, &t->take);
 }
 
-static void serve_lmpop(cmd_ctx *x, const resp_slice *key) { serve_mpop_as(x, key, "lmpop"); }
-static void serve_zmpop(cmd_ctx *x, const resp_slice *key) { serve_mpop_as(x, key, "zmpop"); }
+/* BLPOP / BRPOP: [key, element] */
+static void reply_keyed(cmd_ctx *x, int argc, const resp_slice *argv)
+{
+    reply_array(x, 2);
+    reply_bulk(x, argv[1].ptr, argv[1].len);
+    run_twin(x, argc, argv, x->out);
+}
+
+/* BLMOVE, BRPOPLPUSH, BLMPOP, BZMPOP: the twin's own reply. */
+static void reply_as_twin(cmd_ctx *x, int argc, const resp_slice *argv)
+{
+    run_twin(x, argc, argv, x->out);
+}
 
 /* BZPOPMIN / BZPOPMAX: [key, member, score] from ZPOPMIN's [member, score]. */
-static void serve_zpop_as(cmd_ctx *x, const resp_slice *key, const char *twin)
+static void reply_zpop(cmd_ctx *x, int argc, const resp_slice *argv)
 {
-    resp_slice argv[2] = {{twin, strlen(twin)}, *key};
     kbuf tmp = KBUF_INIT;
-    run_twin(x, twin, 2, argv, &tmp);
+    run_twin(x, argc, argv, &tmp);
     if (tmp.len > 4 && memcmp(tmp.data, "*2\r\n", 4) == 0) {
         reply_array(x, 3);
-        reply_bulk(x, key->ptr, key->len);
+        reply_bulk(x, argv[1].ptr, argv[1].len);
         kbuf_append(x->out, tmp.data + 4, tmp.len - 4);
     } else {
         kbuf_append(x->out, tmp.data, tmp.len);
@@ -519,8 +690,22 @@ static void serve_zpop_as(cmd_ctx *x, const resp_slice *key, const char *twin)
     kbuf_free(&tmp);
 }
 
-static void serve_zpopmin(cmd_ctx *x, const resp_slice *key) { serve_zpop_as(x, key, "zpopmin"); }
-static void serve_zpopmax(cmd_ctx *x, const resp_slice *key) { serve_zpop_as(x, key, "zpopmax"); }
+static const serve_def serve_blpop = {BLOCK_LIST, "LPOP", twin_pop, reply_keyed};
+static const serve_def serve_brpop = {BLOCK_LIST, "RPOP", twin_pop, reply_keyed};
+static const serve_def serve_blmove = {BLOCK_LIST, "LMOVE", twin_lmove, reply_as_twin};
+static const serve_def serve_blmpop = {BLOCK_LIST, "LMPOP", twin_mpop, reply_as_twin};
+static const serve_def serve_bzpopmin = {BLOCK_ZSET, "ZPOPMIN", twin_pop, reply_zpop};
+static const serve_def serve_bzpopmax = {BLOCK_ZSET, "ZPOPMAX", twin_pop, reply_zpop};
+static const serve_def serve_bzmpop = {BLOCK_ZSET, "ZMPOP", twin_mpop, reply_as_twin};
+
+/* Serves x's client from key now: its twin, and the reply made of the
+ * twin's. */
+static void serve(cmd_ctx *x, const serve_def *how, const resp_slice *key)
+{
+    twin t;
+    how->build(&t, how->name, x->argc, x->argv, key);
+    how->reply(x, t.argc, t.argv);
+}
 
 /* ------------------------------------------------------------------------ */
 /* The commands */
@@ -558,7 +743,7 @@ static bool may_block(const cmd_ctx *x)
 }
 
 /* BLPOP / BRPOP / BZPOPMIN / BZPOPMAX key [key ...] timeout */
-static void bpop_generic(cmd_ctx *x, int type, serve_fn *serve)
+static void bpop_generic(cmd_ctx *x, int type, const serve_def *how)
 {
     int64_t deadline;
     if (!arg_timeout(x, &x->argv[x->argc - 1], &deadline))
@@ -570,7 +755,7 @@ static void bpop_generic(cmd_ctx *x, int type, serve_fn *serve)
         if (wrong)
             return;
         if (e && entry_len(e) > 0) {
-            serve(x, &x->argv[j]);
+            serve(x, how, &x->argv[j]);
             return;
         }
     }
@@ -583,14 +768,14 @@ static void bpop_generic(cmd_ctx *x, int type, serve_fn *serve)
         abort();
     for (int j = 0; j < nkeys; j++)
         keys[j] = 1 + j;
-    engine_block(x, kind_of_type(type), keys, nkeys, deadline, serve);
+    engine_block(x, how, keys, nkeys, deadline);
     free(keys);
 }
 
-static void blpop_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_LIST, serve_lpop); }
-static void brpop_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_LIST, serve_rpop); }
-static void bzpopmin_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_ZSET, serve_zpopmin); }
-static void bzpopmax_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_ZSET, serve_zpopmax); }
+static void blpop_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_LIST, &serve_blpop); }
+static void brpop_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_LIST, &serve_brpop); }
+static void bzpopmin_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_ZSET, &serve_bzpopmin); }
+static void bzpopmax_cmd(cmd_ctx *x) { bpop_generic(x, OBJ_ZSET, &serve_bzpopmax); }
 
 /* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout;
  * BRPOPLPUSH source destination timeout. */
@@ -612,7 +797,7 @@ static void blmove_generic(cmd_ctx *x, int timeout_idx)
     if (wrong)
         return;
     if (e && entry_len(e) > 0) {
-        serve_lmove(x, &x->argv[1]);
+        serve(x, &serve_blmove, &x->argv[1]);
         return;
     }
     if (!may_block(x)) {
@@ -620,7 +805,7 @@ static void blmove_generic(cmd_ctx *x, int timeout_idx)
         return;
     }
     int key = 1;
-    engine_block(x, BLOCK_LIST, &key, 1, deadline, serve_lmove);
+    engine_block(x, &serve_blmove, &key, 1, deadline);
 }
 
 static void blmove_cmd(cmd_ctx *x) { blmove_generic(x, 5); }
@@ -629,7 +814,7 @@ static void brpoplpush_cmd(cmd_ctx *x) { blmove_generic(x, 3); }
 /* BLMPOP / BZMPOP timeout numkeys key [key ...] <where> [COUNT count]: the
  * twin (LMPOP/ZMPOP) checks the arguments and pops if it can; a null
  * array from it means every key was empty: block. */
-static void bmpop_generic(cmd_ctx *x, const char *twin, int kind, serve_fn *serve)
+static void bmpop_generic(cmd_ctx *x, const serve_def *how)
 {
     int64_t deadline;
     if (!arg_timeout(x, &x->argv[1], &deadline))
@@ -638,11 +823,11 @@ static void bmpop_generic(cmd_ctx *x, const char *twin, int kind, serve_fn *serv
     resp_slice *argv = malloc((size_t)argc * sizeof(*argv));
     if (argv == NULL)
         abort();
-    argv[0] = (resp_slice){twin, strlen(twin)};
+    argv[0] = (resp_slice){how->name, strlen(how->name)};
     for (int i = 2; i < x->argc; i++)
         argv[i - 1] = x->argv[i];
     kbuf tmp = KBUF_INIT;
-    run_twin(x, twin, argc, argv, &tmp);
+    run_twin(x, argc, argv, &tmp);
     free(argv);
     bool none = !x->failed && ((tmp.len == 5 && memcmp(tmp.data, "*-1\r\n", 5) == 0) ||
                                (tmp.len == 3 && memcmp(tmp.data, "_\r\n", 3) == 0));
@@ -661,12 +846,12 @@ static void bmpop_generic(cmd_ctx *x, const char *twin, int kind, serve_fn *serv
         abort();
     for (int j = 0; j < nkeys; j++)
         keys[j] = 3 + j;
-    engine_block(x, kind, keys, nkeys, deadline, serve);
+    engine_block(x, how, keys, nkeys, deadline);
     free(keys);
 }
 
-static void blmpop_cmd(cmd_ctx *x) { bmpop_generic(x, "lmpop", BLOCK_LIST, serve_lmpop); }
-static void bzmpop_cmd(cmd_ctx *x) { bmpop_generic(x, "zmpop", BLOCK_ZSET, serve_zmpop); }
+static void blmpop_cmd(cmd_ctx *x) { bmpop_generic(x, &serve_blmpop); }
+static void bzmpop_cmd(cmd_ctx *x) { bmpop_generic(x, &serve_bzmpop); }
 
 /* BLMPOP/BZMPOP: numkeys at argv[2], keys from 3. */
 static int bmpop_getkeys(int argc, const resp_slice *argv, int *keys)

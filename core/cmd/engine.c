@@ -331,6 +331,34 @@ void engine_init(engine *e, uint64_t seed, int64_t now_ms)
     build_registry(e);
 }
 
+/* The databases' hash seed (one for all: a set keeps its table's seed when
+ * MOVE takes it to another database, and a snapshot loads it with its new
+ * database's): a function of the data seed alone, so that a node that
+ * replays a log or loads a snapshot with the data seed they carry hashes
+ * as the node that wrote them. */
+static uint64_t db_seed(uint64_t data_seed)
+{
+    uint64_t z = data_seed + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+bool engine_set_data_seed(engine *e, uint64_t seed)
+{
+    for (int i = 0; i < e->ndbs; i++)
+        if (db_size(engine_db(e, i)) != 0)
+            return seed == e->data_seed;
+    e->data_seed = seed;
+    for (int i = 0; i < e->ndbs; i++) {
+        db *d = engine_db(e, i);
+        uint64_t s = db_seed(seed);
+        d->keys.seed = s;
+        d->expires.seed = s ^ 0x5bd1e9955bd1e995ULL;
+    }
+    return true;
+}
+
 bool engine_set_databases(engine *e, int n)
 {
     if (n < 1 || n > 1024)
@@ -351,9 +379,11 @@ bool engine_set_databases(engine *e, int n)
     e->watched = calloc((size_t)n, sizeof(dict));
     if ((n > 1 && e->more_dbs == NULL) || e->watched == NULL)
         abort();
+    if (e->data_seed == 0)
+        e->data_seed = kprng_next(&e->rng) | 1;
     for (int i = 0; i < n; i++) {
         db *d = engine_db(e, i);
-        db_init(d, kprng_next(&e->rng));
+        db_init(d, db_seed(e->data_seed));
         d->id = i;
         d->on_modified = on_modified;
         d->hook_ctx = e;
@@ -406,6 +436,36 @@ client *engine_client_new(engine *e, int64_t now_ms)
     e->nclients++;
     e->stats.connections++;
     return c;
+}
+
+client *engine_client_new_detached(engine *e)
+{
+    (void)e;
+    client *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->resp = 2;
+    c->fd = -1;
+    c->authenticated = true;
+    return c;
+}
+
+void engine_client_free_detached(engine *e, client *c)
+{
+    if (c == NULL)
+        return;
+    engine_end_transaction(e, c);
+    free(c->queue);
+    free(c->watched);
+    free(c->name);
+    free(c);
+}
+
+void engine_end_transaction(engine *e, client *c)
+{
+    engine_discard_queue(c);
+    c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
+    engine_unwatch_all(e, c);
 }
 
 void engine_discard_queue(client *c)
@@ -521,9 +581,7 @@ static void reject(cmd_ctx *x, const cmd_entry *ce, const char *msg)
         x->eng->stats.rejected_calls++;
     }
     if (ce && ce->parent == NULL && !strcmp(ce->def->name, "exec")) {
-        engine_discard_queue(c);
-        c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
-        engine_unwatch_all(x->eng, c);
+        engine_end_transaction(x->eng, c);
         reply_errorf(x, "-EXECABORT Transaction discarded because of: %s", msg[0] == '-' ? msg + 1 : msg);
         return;
     }
@@ -694,7 +752,8 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         return;
     }
     uint64_t flags = ce->def->flags | (ce->parent ? ce->parent->def->flags & CMD_NO_AUTH : 0);
-    if (!c->authenticated && e->cfg.requirepass && !(flags & CMD_NO_AUTH)) {
+    bool from_log = c->flags & CLIENT_FROM_LOG;
+    if (!from_log && !c->authenticated && e->cfg.requirepass && !(flags & CMD_NO_AUTH)) {
         reject(&x, ce, "-NOAUTH Authentication required.");
         return;
     }
@@ -702,7 +761,7 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         reject(&x, ce, "Command not allowed inside a transaction");
         return;
     }
-    if (e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce)) {
+    if (!from_log && e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce)) {
         reject(&x, ce, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
     }
@@ -715,6 +774,43 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
     /* Clients waiting on keys this command wrote are served now, before
      * anything else runs. */
     engine_serve_ready(e, now_ms);
+}
+
+engine_route engine_route_command(engine *e, client *c, int argc, const resp_slice *argv,
+                                  int64_t now_ms)
+{
+    if (argc <= 0)
+        return ROUTE_RUN;
+    const cmd_entry *ce = engine_lookup(e, argc, argv);
+    if (ce == NULL)
+        return ROUTE_RUN;
+    int arity = ce->def->arity;
+    if ((arity > 0 && arity != argc) || argc < -arity)
+        return ROUTE_RUN;
+    uint64_t flags = ce->def->flags | (ce->parent ? ce->parent->def->flags & CMD_NO_AUTH : 0);
+    if (!c->authenticated && e->cfg.requirepass && !(flags & CMD_NO_AUTH))
+        return ROUTE_RUN;
+    if (c->flags & CLIENT_MULTI) {
+        if (ce->parent || strcmp(ce->def->name, "exec"))
+            return ROUTE_RUN; /* queued, refused, or a transaction control */
+        /* An EXEC that will abort does so at once; one with no write has
+         * nothing to log. */
+        if (engine_watched_expired(e, c, now_ms))
+            c->flags |= CLIENT_DIRTY_CAS;
+        if (c->flags & (CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC))
+            return ROUTE_RUN;
+        if (e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce))
+            return ROUTE_RUN;
+        for (int i = 0; i < c->nqueue; i++)
+            if (c->queue[i].cmd->def->flags & CMD_WRITE)
+                return ROUTE_PROPOSE_EXEC;
+        return ROUTE_RUN;
+    }
+    if (!(ce->def->flags & CMD_WRITE))
+        return ROUTE_RUN;
+    if (e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce))
+        return ROUTE_RUN; /* refused with -OOM now, not logged */
+    return ROUTE_PROPOSE;
 }
 
 uint64_t engine_instantaneous_ops(const engine_stats *s)

@@ -63,6 +63,8 @@ enum {
 #define CLIENT_NO_EVICT (1u << 4)
 #define CLIENT_KILLED (1u << 5)     /* CLIENT KILL hit it: the driver closes it */
 #define CLIENT_DENY_BLOCKING (1u << 6) /* running EXEC: blocking commands do not block */
+#define CLIENT_FROM_LOG (1u << 7) /* applying a log entry: the checks made when it
+                                   * was proposed (auth, maxmemory) are not made again */
 
 typedef struct queued_cmd {
     const cmd_entry *cmd;
@@ -180,6 +182,8 @@ typedef struct engine {
     int64_t lastsave_ms; /* LASTSAVE: set by the persistence layer */
     int64_t now_ms;      /* the latest time seen */
     uint64_t seed;
+    uint64_t data_seed; /* seeds the databases' hash tables: part of the
+                         * data (snapshots and log entries carry it) */
 
     /* Set by the driver: INFO's extra fields and sections (NULL: none). */
     const struct info_provider *info;
@@ -202,6 +206,13 @@ typedef struct engine {
      * NULL: "The server is running without a config file". */
     bool (*config_rewrite)(void *ctx, struct engine *e, char *err);
     void *config_rewrite_ctx;
+    /* SAVE and BGSAVE, done by the driver (it has the files): returns NULL
+     * once the snapshot is durable (SAVE) or its child started (BGSAVE), or
+     * the error to reply ("-ERR Background save already in progress").
+     * schedule: BGSAVE SCHEDULE (start once the running one ends). NULL
+     * hook: snapshots are not available. */
+    const char *(*snapshot)(void *ctx, struct engine *e, bool background, bool schedule);
+    void *snapshot_ctx;
     /* CONFIG parameters beyond the core's (config_register). */
     config_reg config_regs[ENGINE_MAX_CONFIG_REGS];
     int nconfig_regs;
@@ -209,6 +220,11 @@ typedef struct engine {
 
 /* seed: the node's; it seeds the PRNG and the hash tables' keys. */
 void engine_init(engine *e, uint64_t seed, int64_t now_ms);
+
+/* Sets the data seed (and the databases' hash seeds from it): only while
+ * every database is empty; false (nothing changed) otherwise, unless the
+ * seed is already that one. */
+bool engine_set_data_seed(engine *e, uint64_t seed);
 
 /* Database `id` (0 <= id < ndbs). */
 static inline db *engine_db(engine *e, int id) { return id == 0 ? &e->db : &e->more_dbs[id - 1]; }
@@ -227,6 +243,27 @@ void engine_client_free(engine *e, client *c);
  * c->flags for CLIENT_CLOSE_AFTER_REPLY (QUIT). */
 void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int64_t now_ms,
                     kbuf *out);
+
+/* How a node with a log handles a command (decision 0007). */
+typedef enum engine_route {
+    ROUTE_RUN,         /* run it now: a read, an admin command, a command
+                        * refused before it runs, or one queued in MULTI */
+    ROUTE_PROPOSE,     /* a write: it runs when its log entry is applied */
+    ROUTE_PROPOSE_EXEC /* EXEC of a transaction with a write: c's queue is
+                        * the entry; it runs as MULTI, the queue, EXEC */
+} engine_route;
+
+/* Routes c's command as engine_execute would see it now. */
+engine_route engine_route_command(engine *e, client *c, int argc, const resp_slice *argv,
+                                  int64_t now_ms);
+
+/* A client with no connection: it runs log entries whose client is gone or
+ * that are replayed. Not in CLIENT LIST, authenticated, never blocks. */
+client *engine_client_new_detached(engine *e);
+void engine_client_free_detached(engine *e, client *c);
+
+/* Ends c's transaction, if any: discards its queue, unwatches its keys. */
+void engine_end_transaction(engine *e, client *c);
 
 /* The driver's measure of the bytes in use, for maxmemory: set it before
  * commands run (only needed while maxmemory is not 0). */
@@ -253,6 +290,39 @@ int64_t engine_next_block_deadline(const engine *e);
 /* CLIENT UNBLOCK: ends c's wait with a timeout's reply or, if error, with
  * -UNBLOCKED. False if c was not blocked. */
 bool engine_unblock_client(engine *e, client *c, bool error, int64_t now_ms);
+
+/* Blocking commands served by proposal, when the node logs its writes
+ * (decision 0007): a serving pop must be in the log, or a replay would not
+ * make it. With a hook set, instead of serving a ready client itself the
+ * engine calls hook(ctx, c, dbid, argc, argv) with the twin command that
+ * serves it ({"LPOP", key}, {"LMOVE", src, dst, "LEFT", "RIGHT"},
+ * {"LMPOP", "1", key, "LEFT", "COUNT", "n"}, {"ZPOPMIN", key},
+ * {"ZMPOP", "1", key, "MIN"}, ...; argv is valid during the call only) and
+ * marks c as having a serve in flight: such a client is not offered again,
+ * not timed out and not unblocked by CLIENT UNBLOCK until
+ * engine_serve_apply settles it. A ready key is offered to as many of its
+ * waiters as its elements go round, counting what the serves in flight
+ * will take. The hook only proposes: it must not call into the engine.
+ * NULL hook (the default): ready clients are served at once. */
+typedef void engine_serve_hook(void *ctx, client *c, int dbid, int argc, const resp_slice *argv);
+void engine_set_serve_hook(engine *e, engine_serve_hook *hook, void *ctx);
+/* Applies a serve proposal from the log for client c (NULL: the client is
+ * gone, or this is a replay): if c is blocked with a serve in flight and
+ * the key now holds something of the kind it waits for, serves it by
+ * running argv exactly as without the hook (its blocking command's reply,
+ * unblocked, queued for engine_next_unblocked) and returns true.
+ * Otherwise clears the in-flight mark and returns false: c stays blocked
+ * and is offered again from those of its keys that hold something, or, if
+ * its deadline passed meanwhile, gets its timeout's reply and is queued.
+ * On false the caller runs argv itself (engine_execute with a client that
+ * has no connection), so the data changes exactly as the log says: the
+ * same pop a replay makes. Keys the apply made ready (BLMOVE's
+ * destination) are offered before it returns. */
+bool engine_serve_apply(engine *e, client *c, int dbid, int argc, const resp_slice *argv,
+                        int64_t now_ms);
+/* A serve proposal that will never be applied (the log failed): c waits
+ * on as a blocked client (or times out now if its deadline passed). */
+void engine_serve_cancel(engine *e, client *c, int64_t now_ms);
 
 /* Periodic work, called hz times a second: the active expire cycle and a
  * bounded share of incremental rehashing. */

@@ -10,13 +10,7 @@
 #include "core/cmd/engine.h"
 #include "core/cmd/engine_internal.h"
 
-static void end_transaction(cmd_ctx *x)
-{
-    client *c = x->cl;
-    engine_discard_queue(c);
-    c->flags &= ~(CLIENT_MULTI | CLIENT_DIRTY_CAS | CLIENT_DIRTY_EXEC);
-    engine_unwatch_all(x->eng, c);
-}
+static void end_transaction(cmd_ctx *x) { engine_end_transaction(x->eng, x->cl); }
 
 static void multi_cmd(cmd_ctx *x)
 {

@@ -58,6 +58,35 @@ static void time_cmd(cmd_ctx *x)
     reply_bulk_ll(x, (long long)(x->now_ms - s * 1000) * 1000);
 }
 
+/* SAVE and BGSAVE [SCHEDULE]: the driver writes the snapshot (the engine's
+ * snapshot hook); its answer is an error, a status, or NULL (done). */
+static void snapshot_generic(cmd_ctx *x, bool background)
+{
+    bool schedule = false;
+    if (background && x->argc > 1) {
+        if (x->argc > 2 || !arg_is(&x->argv[1], "schedule")) {
+            reply_error(x, "syntax error");
+            return;
+        }
+        schedule = true;
+    }
+    engine *e = x->eng;
+    if (e->snapshot == NULL) {
+        reply_error(x, "snapshots are not available without a runtime");
+        return;
+    }
+    const char *r = e->snapshot(e->snapshot_ctx, e, background, schedule);
+    if (r == NULL)
+        reply_simple(x, background ? "Background saving started" : "OK");
+    else if (r[0] == '+')
+        reply_simple(x, r + 1);
+    else
+        reply_error(x, r);
+}
+
+static void save_cmd(cmd_ctx *x) { snapshot_generic(x, false); }
+static void bgsave_cmd(cmd_ctx *x) { snapshot_generic(x, true); }
+
 static void lastsave_cmd(cmd_ctx *x) { reply_int(x, (long long)floor_div(x->eng->lastsave_ms, 1000)); }
 
 /* ------------------------------------------------------------------------ */
@@ -686,6 +715,15 @@ const cmd_def cmd_server[] = {
      .summary = "Get information and statistics about the server", .complexity = "O(1)",
      .acl = "@slow @dangerous", .args = "[section [section ...]]",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "save", .arity = 1, .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI,
+     .fn = save_cmd, .group = "server", .since = "1.0.0",
+     .summary = "Synchronously save the dataset to disk",
+     .complexity = "O(N) where N is the total number of keys in all databases",
+     .acl = "@admin @slow @dangerous", .args = ""},
+    {.name = "bgsave", .arity = -1, .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING,
+     .fn = bgsave_cmd, .group = "server", .since = "1.0.0",
+     .summary = "Asynchronously save the dataset to disk",
+     .complexity = "O(1)", .acl = "@admin @slow @dangerous", .args = "[SCHEDULE]"},
     {.name = "lastsave", .arity = 1, .flags = CMD_LOADING | CMD_STALE | CMD_FAST,
      .fn = lastsave_cmd, .group = "server", .since = "1.0.0",
      .summary = "Get the UNIX time stamp of the last successful save to disk",

@@ -340,7 +340,7 @@ static void spop_count(cmd_ctx *x)
         while (n--) {
             const char *m;
             size_t len;
-            kset_random(s, x->rng, &m, &len, tmp);
+            kset_random_canonical(s, x->rng, &m, &len, tmp);
             reply_bulk(x, m, len);
             s = kset_del(s, m, len, NULL);
         }
@@ -354,7 +354,7 @@ static void spop_count(cmd_ctx *x)
     while (remaining--) {
         const char *m;
         size_t len;
-        kset_random(s, x->rng, &m, &len, tmp);
+        kset_random_canonical(s, x->rng, &m, &len, tmp);
         keep = kset_add(keep, m, len, &lim, NULL);
         s = kset_del(s, m, len, NULL);
     }
@@ -386,7 +386,7 @@ static void spop_cmd(cmd_ctx *x)
     char tmp[KSET_TMP];
     const char *m;
     size_t len;
-    kset_random(s, x->rng, &m, &len, tmp);
+    kset_random_canonical(s, x->rng, &m, &len, tmp);
     reply_bulk(x, m, len);
     s = kset_del(s, m, len, NULL);
     if (kset_len(s) == 0) {

@@ -1,23 +1,11 @@
 /* node: clients, limits and the engine behind one step function. See node.h. */
-#include "core/node/node.h"
+#include "core/node/node_internal.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-struct node_conn {
-    dict_node node;
-    conn_id id;
-    client *cl;
-    resp_parser parser;
-    kbuf query;
-    kbuf out;
-    bool closing;          /* ACT_CLOSE was emitted: ignore further input */
-    bool paused;           /* stopped at the pause mark with input left */
-    int64_t soft_since_ms; /* when output first went over the soft limit, -1 if not */
-};
 
 static void conn_key(const dict_node *n, const char **k, size_t *len)
 {
@@ -52,11 +40,14 @@ void node_init(node *n, uint64_t seed, int64_t now_ms, const node_limits *lim)
     n->now_ms = now_ms;
 }
 
+static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms);
+
 static void conn_free(node *n, node_conn *c)
 {
     dict_unlink(&n->conns, (const char *)&c->id, sizeof(c->id));
     n->nconns--;
     engine_client_free(&n->eng, c->cl);
+    node_log_conn_gone(n, c->id);
     resp_parser_free(&c->parser);
     kbuf_free(&c->query);
     kbuf_free(&c->out);
@@ -75,6 +66,7 @@ static void free_conn_cb(void *ctx, dict_node *d)
 
 void node_free(node *n)
 {
+    node_log_free(n); /* its detached client before the engine goes */
     dict_for_each(&n->conns, free_conn_cb, NULL);
     dict_free(&n->conns);
     engine_free(&n->eng); /* frees the clients */
@@ -82,7 +74,7 @@ void node_free(node *n)
     memset(n, 0, sizeof(*n));
 }
 
-static node_conn *find_conn(node *n, conn_id id)
+node_conn *node_find_conn(node *n, conn_id id)
 {
     return (node_conn *)dict_find(&n->conns, (const char *)&id, sizeof(id));
 }
@@ -98,7 +90,7 @@ static void emit_action(node *n, node_action_type type, conn_id c, bool discard)
     n->outbox[n->noutbox++] = (node_action){type, c, discard};
 }
 
-static void emit(node *n, node_action_type type, conn_id c) { emit_action(n, type, c, false); }
+void node_emit(node *n, node_action_type type, conn_id c) { emit_action(n, type, c, false); }
 
 /* Closes c at once, without sending what is unsent (Redis frees such
  * clients rather than flushing them). */
@@ -188,7 +180,7 @@ conn_id node_client_open(node *n, int64_t now_ms, const char *addr, const char *
 
 char *node_read_buffer(node *n, conn_id id, size_t want, size_t *avail)
 {
-    node_conn *c = find_conn(n, id);
+    node_conn *c = node_find_conn(n, id);
     if (c == NULL) {
         *avail = 0;
         return NULL;
@@ -200,13 +192,13 @@ char *node_read_buffer(node *n, conn_id id, size_t want, size_t *avail)
 
 kbuf *node_output(node *n, conn_id id)
 {
-    node_conn *c = find_conn(n, id);
+    node_conn *c = node_find_conn(n, id);
     return c ? &c->out : NULL;
 }
 
 void node_output_sent(node *n, conn_id id, size_t len)
 {
-    node_conn *c = find_conn(n, id);
+    node_conn *c = node_find_conn(n, id);
     if (c == NULL)
         return;
     kbuf_consume(&c->out, len);
@@ -228,13 +220,13 @@ uint64_t node_output_pause_mark(const node *n)
 
 bool node_input_pending(node *n, conn_id id)
 {
-    node_conn *c = find_conn(n, id);
+    node_conn *c = node_find_conn(n, id);
     return c && c->paused && !c->closing;
 }
 
 client *node_client(node *n, conn_id id)
 {
-    node_conn *c = find_conn(n, id);
+    node_conn *c = node_find_conn(n, id);
     return c ? c->cl : NULL;
 }
 
@@ -283,6 +275,38 @@ static void close_killed_cb(void *ctx, dict_node *d)
     }
 }
 
+/* With a log: -1 when cmd must wait (c has unapplied writes and cmd is not
+ * one, or a watched EXEC holds writes back), 1 when it was proposed (or
+ * refused because the log failed), 0 when it runs now. */
+static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
+{
+    engine_route rt = engine_route_command(&n->eng, c->cl, cmd->argc, cmd->argv, now_ms);
+    if (rt == ROUTE_RUN)
+        return c->unapplied > 0 ? -1 : 0;
+    if (node_log_barrier(n, c))
+        return -1;
+    const char *refusal = node_log_refusal(n);
+    if (refusal == NULL) {
+        node_log_propose(n, c, rt, cmd->argc, cmd->argv);
+        return 1;
+    }
+    /* As Redis's rejectCommand: an EXEC refused aborts its transaction. */
+    kbuf msg = KBUF_INIT;
+    if (rt == ROUTE_PROPOSE_EXEC) {
+        engine_end_transaction(&n->eng, c->cl);
+        kbuf_append(&msg, "-EXECABORT Transaction discarded because of: ", 45);
+        kbuf_append(&msg, refusal + 1, strlen(refusal + 1));
+    } else {
+        kbuf_append(&msg, refusal, strlen(refusal));
+    }
+    resp_add_error(&c->out, msg.data, msg.len);
+    engine_count_error(&n->eng, msg.data, msg.len);
+    kbuf_free(&msg);
+    return 1;
+}
+
+void node_conn_resume(node *n, node_conn *c) { on_data(n, c, 0, n->now_ms); }
+
 static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
 {
     assert(c->query.len + nread <= c->query.cap);
@@ -325,6 +349,15 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
             c->closing = true;
             break;
         }
+        if (cmd.argc > 0 && node_log_enabled(n)) {
+            int w = route(n, c, &cmd, now_ms);
+            if (w < 0)
+                break; /* waits in the query buffer (node_conn_resume) */
+            if (w > 0) {
+                done += cmd.len;
+                continue;
+            }
+        }
         done += cmd.len;
         if (cmd.argc == 0)
             continue;
@@ -346,9 +379,9 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
     }
     kbuf_consume(&c->query, done);
     if (c->out.len)
-        emit(n, ACT_SEND, c->id);
+        node_emit(n, ACT_SEND, c->id);
     if (c->closing)
-        emit(n, ACT_CLOSE, c->id);
+        node_emit(n, ACT_CLOSE, c->id);
     if (killed)
         dict_for_each(&n->conns, close_killed_cb, n);
 }
@@ -383,7 +416,7 @@ static void drain_unblocked(node *n)
 {
     client *cl;
     while ((cl = engine_next_unblocked(&n->eng)) != NULL) {
-        node_conn *c = find_conn(n, cl->id);
+        node_conn *c = node_find_conn(n, cl->id);
         if (c == NULL || c->closing)
             continue;
         if (!check_output(n, c))
@@ -406,13 +439,13 @@ void node_step(node *n, const node_event *ev)
         break;
     }
     case EV_CLIENT_DATA: {
-        node_conn *c = find_conn(n, ev->conn);
+        node_conn *c = node_find_conn(n, ev->conn);
         if (c)
             on_data(n, c, ev->nread, n->now_ms);
         break;
     }
     case EV_CLIENT_CLOSED: {
-        node_conn *c = find_conn(n, ev->conn);
+        node_conn *c = node_find_conn(n, ev->conn);
         if (c)
             conn_free(n, c);
         break;
@@ -420,6 +453,11 @@ void node_step(node *n, const node_event *ev)
     case EV_TIMER:
         engine_block_timeouts(&n->eng, n->now_ms);
         break;
+    case EV_LOG_DONE:
+        node_log_done(n, ev->log_error);
+        break;
     }
     drain_unblocked(n);
+    if (!n->defer_log_flush)
+        node_log_flush(n);
 }

@@ -26,6 +26,7 @@
 #include "core/cmd/engine.h"
 #include "core/resp/parser.h"
 #include "core/util/kbuf.h"
+#include "core/wal/wal.h"
 
 typedef uint64_t conn_id;
 
@@ -34,6 +35,9 @@ typedef enum node_event_type {
     EV_CLIENT_DATA,   /* nread bytes were written into node_read_buffer() */
     EV_CLIENT_CLOSED, /* the peer closed or the socket failed */
     EV_TIMER,         /* the time node_next_deadline() asked for came */
+    EV_LOG_DONE,      /* the batch of the last ACT_LOG_WRITE is written (and
+                       * synced, as the driver's appendfsync says); log_error
+                       * is NULL, or why it failed */
 } node_event_type;
 
 typedef struct node_event {
@@ -41,11 +45,14 @@ typedef struct node_event {
     int64_t now_ms; /* wall clock, ms */
     conn_id conn;
     size_t nread;
+    const char *log_error; /* EV_LOG_DONE: "No space left on device", ... */
 } node_event;
 
 typedef enum node_action_type {
     ACT_SEND = 1, /* conn has bytes in node_output() */
     ACT_CLOSE,    /* close conn after sending what node_output() holds */
+    ACT_LOG_WRITE, /* write node_log_batch() (its wal_write ops, in order),
+                    * then step EV_LOG_DONE; never more than one at a time */
 } node_action_type;
 
 typedef struct node_action {
@@ -80,8 +87,11 @@ typedef struct node_stats {
     uint64_t net_input_bytes;
 } node_stats;
 
+typedef struct node_log node_log; /* core/node/log.c */
+
 typedef struct node {
     engine eng;
+    node_log *log; /* NULL: no log (appendonly no), commands run at once */
     node_limits lim;
     node_stats stats;
     dict conns; /* conn_id -> node_conn */
@@ -90,6 +100,11 @@ typedef struct node {
     size_t noutbox, capoutbox;
     int64_t now_ms;
     bool stopping; /* SHUTDOWN asked for: the driver stops after this step */
+    /* The driver calls node_log_flush() once per burst of input (the
+     * runtime: once per loop turn, as Redis writes its AOF in beforeSleep)
+     * rather than the node after every step: the writes of every client
+     * read in one turn then share a batch. */
+    bool defer_log_flush;
 } node;
 
 node_limits node_limits_default(void);
@@ -147,5 +162,93 @@ bool node_addr_is_loopback(const char *addr);
 
 /* The engine client behind a connection (for the driver's bookkeeping). */
 client *node_client(node *n, conn_id c);
+
+/* ------------------------------------------------------------------------ */
+/* The log (decision 0007). Without one (appendonly no) a command runs when
+ * it arrives. With one, a write command is proposed: its argv goes into the
+ * entry being built; when no batch is being written, the entries built so
+ * far are sealed into records (one ENTRY_NORMAL per batch, of every write
+ * that arrived meanwhile: group commit) and ACT_LOG_WRITE hands them to the
+ * driver. EV_LOG_DONE applies them in log order: each command runs with the
+ * entry's time and a PRNG seeded from its index, and its reply goes to its
+ * client. A client's later commands wait behind its unapplied writes, so
+ * replies keep their order; other clients' reads run at once against the
+ * applied state. Replay after a restart runs the same apply. */
+
+typedef struct node_log_opts {
+    uint32_t group;      /* 0 */
+    uint64_t term;       /* the term entries are written in: 1 (one node) */
+    uint64_t seg_max;    /* segment size to stay under: 64 MiB */
+    uint64_t salt_seed;  /* from the OS (the simulator: from its seed) */
+    uint64_t entry_max;  /* seal the entry being built past this many payload
+                          * bytes even while a batch is in flight: 4 MiB */
+} node_log_opts;
+
+void node_log_opts_default(node_log_opts *o);
+
+/* Start-up, in this order, before any client: node_snapshot_load (if there
+ * is a snapshot), wal_recovery_segment with node_log_replay as the record
+ * callback (ctx: the node) over the segments, then node_log_start. */
+
+/* Loads a snapshot file's bytes (core/wal/snapshot.h; body: every database
+ * as node_snapshot_encode writes it). Returns NULL, or why it was refused
+ * (the node is then empty again). */
+const char *node_snapshot_load(node *n, const void *buf, size_t len);
+
+/* wal_record_fn: applies entries after the snapshot as they are replayed.
+ * An error (a record that replaces an applied entry, an undecodable
+ * payload) is kept and reported by node_log_start. */
+void node_log_replay(void *node_ctx, const wal_record *r, const wal_visit *v);
+
+/* Turns the log on: resumes the writer after rc (whose verdict must be OK,
+ * or TORN_TAIL with the tail already cut), or starts a fresh log when rc
+ * is NULL or scanned no segment. Writes the hard state (a fresh log) or a
+ * SNAPSHOT_MARK (a log the snapshot supersedes) in the first batch. Returns
+ * false with a reason in err (a replay error, a log with entries missing
+ * after the snapshot). */
+bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap);
+
+/* node_log_start succeeded: writes go through the log. */
+bool node_log_enabled(const node *n);
+
+/* Seals what was proposed into the next batch and emits ACT_LOG_WRITE,
+ * unless a batch is out (it goes when that one is done). */
+void node_log_flush(node *n);
+
+/* The batch of the outstanding ACT_LOG_WRITE (valid until EV_LOG_DONE). */
+const wal_batch *node_log_batch(const node *n);
+
+/* Nothing is proposed and not yet applied, and no batch is outstanding:
+ * what the driver waits for before it exits. */
+bool node_log_idle(const node *n);
+
+typedef struct node_log_info {
+    bool enabled;
+    bool failed;              /* a write or sync failed: writes are refused */
+    const char *error;        /* why, when failed */
+    uint64_t term;
+    uint64_t first_index;     /* first entry the log holds */
+    uint64_t last_index;      /* last entry written */
+    uint64_t applied_index;   /* last entry applied */
+    uint64_t applied_term;    /* its term: a snapshot now would cover these */
+    uint64_t snapshot_index, snapshot_term; /* of the newest durable snapshot */
+    uint64_t batches;         /* ACT_LOG_WRITEs */
+    uint64_t entries;         /* ENTRY_NORMAL records written */
+    uint64_t commands;        /* commands logged */
+    uint64_t bytes;           /* bytes handed to the driver */
+    uint64_t bytes_since_snapshot;
+    uint64_t replayed;        /* commands replayed at start-up */
+} node_log_info;
+
+void node_log_get_info(const node *n, node_log_info *out);
+
+/* The whole snapshot file of the applied state (header, every non-empty
+ * database, checksum) appended to out; *index and *term: what it covers.
+ * Pure and read-only: a forked child calls it. */
+void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term);
+
+/* A snapshot covering up to index is durable (the driver may then delete
+ * the segments before wal_first_needed(index)). */
+void node_snapshot_done(node *n, uint64_t index, uint64_t term, int64_t now_ms);
 
 #endif

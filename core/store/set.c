@@ -394,6 +394,79 @@ void kset_random(kset *s, kprng *r, const char **m, size_t *len, char tmp[KSET_T
     *len = e->len;
 }
 
+/* Candidates of one canonical bucket, in (hash, member) order. */
+typedef struct canon {
+    uint64_t h;
+    smember *e;
+} canon;
+
+static int canon_cmp(const void *a, const void *b)
+{
+    const canon *x = a, *y = b;
+    if (x->h != y->h)
+        return x->h < y->h ? -1 : 1;
+    size_t n = x->e->len < y->e->len ? x->e->len : y->e->len;
+    int c = memcmp(x->e->data, y->e->data, n);
+    return c ? c : (x->e->len < y->e->len ? -1 : x->e->len > y->e->len);
+}
+
+#define CANON_MAX 64
+
+static int canon_scan(dict *d, dict_node *chain, uint64_t mask, uint64_t want, canon *out, int n)
+{
+    for (dict_node *p = chain; p && n < CANON_MAX; p = p->next) {
+        smember *e = (smember *)p;
+        uint64_t h = dict_hash(d, e->data, e->len);
+        if ((h & mask) == want)
+            out[n++] = (canon){h, e};
+    }
+    return n;
+}
+
+/* A random member that depends only on the members, the table's seed and
+ * r, never on the table's size, its chains' order or how far a rehash got
+ * (which reads and the history of writes shape): the canonical table has
+ * next_pow2(size) buckets, one is drawn, and one of the members that hash
+ * there in (hash, bytes) order. SPOP uses it, so that a node replaying a
+ * log, or one that loaded a snapshot, pops what the writer popped. */
+static smember *ht_canonical_random(ht *t, kprng *r)
+{
+    dict *d = &t->d;
+    uint64_t c = 1;
+    while (c < dict_size(d))
+        c <<= 1;
+    canon cand[CANON_MAX];
+    for (;;) {
+        uint64_t want = kprng_below(r, c);
+        int n = 0;
+        for (int tb = 0; tb <= (dict_is_rehashing(d) ? 1 : 0); tb++) {
+            uint64_t size = d->size[tb];
+            if (size == 0)
+                continue;
+            if (size >= c)
+                for (uint64_t j = want; j < size; j += c)
+                    n = canon_scan(d, d->table[tb][j], c - 1, want, cand, n);
+            else
+                n = canon_scan(d, d->table[tb][want & (size - 1)], c - 1, want, cand, n);
+        }
+        if (n > 0) {
+            qsort(cand, (size_t)n, sizeof(*cand), canon_cmp);
+            return cand[kprng_below(r, (uint64_t)n)].e;
+        }
+    }
+}
+
+void kset_random_canonical(kset *s, kprng *r, const char **m, size_t *len, char tmp[KSET_TMP])
+{
+    if (enc_of(s) == ENC_INTSET) {
+        kset_random(s, r, m, len, tmp); /* sorted: already canonical */
+        return;
+    }
+    smember *e = ht_canonical_random((ht *)s, r);
+    *m = e->data;
+    *len = e->len;
+}
+
 const int64_t *kset_ints(const kset *s, size_t *n)
 {
     if (enc_of(s) != ENC_INTSET)

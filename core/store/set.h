@@ -90,6 +90,9 @@ uint64_t kset_scan(kset *s, uint64_t cursor, kset_each_fn *fn, void *ctx);
 
 /* A random member of a non-empty set, drawn with r: uniform for an
  * intset (rendered into tmp); for a hashtable, Redis's "fair" pick. */
+/* As kset_random, but the pick depends only on the members, the table's
+ * seed and r (not on the table's layout): what a log replay must repeat. */
+void kset_random_canonical(kset *s, kprng *r, const char **m, size_t *len, char tmp[KSET_TMP]);
 void kset_random(kset *s, kprng *r, const char **m, size_t *len, char tmp[KSET_TMP]);
 
 /* The intset's members (ascending) and count, or NULL for a hashtable. */

@@ -899,6 +899,12 @@ wal_reason wal_writer_append(wal_writer *w, wal_batch *b, const wal_record *r)
     return WAL_R_OK;
 }
 
+void wal_writer_roll(wal_writer *w)
+{
+    if (w->open && w->seg.entries > 0)
+        w->open = false;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Compaction */
 

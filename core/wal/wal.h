@@ -506,6 +506,11 @@ void wal_writer_free(wal_writer *w);
  * changes nothing. */
 wal_reason wal_writer_append(wal_writer *w, wal_batch *b, const wal_record *r);
 
+/* Closes the open segment: the next record starts a new one. After a
+ * snapshot, so that compaction can delete every segment it covers. No-op
+ * when the open segment holds no entry. */
+void wal_writer_roll(wal_writer *w);
+
 /* ------------------------------------------------------------------------ */
 /* Compaction */
 

@@ -1,0 +1,838 @@
+/* The node's write path over the log: propose, persist, apply, reply
+ * (decision 0007; node.h has the contract).
+ *
+ * Entry payload (msgpack): [time_ms, data seed, [op, ...]], one entry per
+ * batch (the data seed: engine_set_data_seed, the same in every entry of a
+ * log; a replay takes it from the first one). An op
+ * is [db, arg, arg, ...] (one command) or [db, [arg, ...], [arg, ...], ...]
+ * (a transaction: its queued commands, run as MULTI, them, EXEC). What runs
+ * an op depends only on the state and the entry (its time; the PRNG seeded
+ * from its index and term), so applying it live and replaying it after a
+ * restart give the same data. Who gets the reply is not in the log: the
+ * node keeps, per unapplied entry, the connection of each op. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/node/node_internal.h"
+#include "core/store/codec.h"
+#include "core/wal/le.h"
+#include "core/wal/snapshot.h"
+
+enum { OP_CMD = 1, OP_EXEC, OP_SERVE };
+
+typedef struct pend {
+    conn_id conn; /* 0: nobody waits for the reply */
+    uint8_t kind;
+} pend;
+
+typedef struct sealed {
+    uint64_t index;
+    kbuf payload;
+    pend *p;
+    uint32_t np;
+} sealed;
+
+struct node_log {
+    node_log_opts o;
+    uint64_t term;
+    wal_writer w;
+    wal_batch batch[2]; /* [out]: handed to the driver; the other fills */
+    int out;
+    bool inflight;
+    uint64_t out_last; /* last entry index in the outstanding batch */
+
+    kbuf ops; /* the entry being built: its ops, encoded */
+    uint32_t nops;
+    pend *bp; /* their connections */
+    uint32_t nbp, capbp;
+
+    sealed *q; /* sealed, not applied: q[qhead .. qtail) */
+    size_t qhead, qtail, qcap;
+
+    uint64_t applied, applied_term, last_time;
+    uint64_t snap_index, snap_term;
+    conn_id barrier; /* a watched EXEC waiting for the log to drain */
+    bool failed;
+    char error[160];
+    char replay_error[256];
+
+    client *detached; /* runs ops whose client is gone, and replays */
+    kbuf scratch;
+    resp_slice *argv;
+    size_t capargv;
+    node_log_info st;
+};
+
+/* ------------------------------------------------------------------------ */
+/* msgpack, the few forms entries use */
+
+static void mp_u8(kbuf *b, unsigned v) { kbuf_putc(b, (char)(unsigned char)v); }
+
+static void mp_be(kbuf *b, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        mp_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
+}
+
+static void mp_array(kbuf *b, uint32_t n)
+{
+    if (n < 16)
+        mp_u8(b, 0x90 | n);
+    else if (n <= 0xffff) {
+        mp_u8(b, 0xdc);
+        mp_be(b, n, 2);
+    } else {
+        mp_u8(b, 0xdd);
+        mp_be(b, n, 4);
+    }
+}
+
+static void mp_uint(kbuf *b, uint64_t v)
+{
+    if (v < 128)
+        mp_u8(b, (unsigned)v);
+    else if (v <= 0xff) {
+        mp_u8(b, 0xcc);
+        mp_be(b, v, 1);
+    } else if (v <= 0xffff) {
+        mp_u8(b, 0xcd);
+        mp_be(b, v, 2);
+    } else if (v <= 0xffffffffu) {
+        mp_u8(b, 0xce);
+        mp_be(b, v, 4);
+    } else {
+        mp_u8(b, 0xcf);
+        mp_be(b, v, 8);
+    }
+}
+
+static void mp_bin(kbuf *b, const char *p, size_t len)
+{
+    if (len <= 0xff) {
+        mp_u8(b, 0xc4);
+        mp_be(b, len, 1);
+    } else if (len <= 0xffff) {
+        mp_u8(b, 0xc5);
+        mp_be(b, len, 2);
+    } else {
+        mp_u8(b, 0xc6);
+        mp_be(b, len, 4);
+    }
+    kbuf_append(b, p, len);
+}
+
+/* A reader over a payload; every read checks the bounds. */
+typedef struct mp_rd {
+    const unsigned char *p, *end;
+    bool bad;
+} mp_rd;
+
+static uint64_t mp_take(mp_rd *r, int n)
+{
+    if (r->bad || r->end - r->p < n) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | *r->p++;
+    return v;
+}
+
+static int mp_peek(const mp_rd *r) { return r->bad || r->p >= r->end ? -1 : *r->p; }
+
+static bool mp_is_array(const mp_rd *r)
+{
+    int t = mp_peek(r);
+    return (t >= 0x90 && t <= 0x9f) || t == 0xdc || t == 0xdd;
+}
+
+static uint32_t mp_read_array(mp_rd *r)
+{
+    int t = (int)mp_take(r, 1);
+    if (t >= 0x90 && t <= 0x9f)
+        return (uint32_t)(t & 0x0f);
+    if (t == 0xdc)
+        return (uint32_t)mp_take(r, 2);
+    if (t == 0xdd)
+        return (uint32_t)mp_take(r, 4);
+    r->bad = true;
+    return 0;
+}
+
+static uint64_t mp_read_uint(mp_rd *r)
+{
+    int t = (int)mp_take(r, 1);
+    if (t < 0x80)
+        return (uint64_t)t;
+    switch (t) {
+    case 0xcc: return mp_take(r, 1);
+    case 0xcd: return mp_take(r, 2);
+    case 0xce: return mp_take(r, 4);
+    case 0xcf: return mp_take(r, 8);
+    }
+    r->bad = true;
+    return 0;
+}
+
+static resp_slice mp_read_bin(mp_rd *r)
+{
+    int t = (int)mp_take(r, 1);
+    size_t len = t == 0xc4 ? mp_take(r, 1) : t == 0xc5 ? mp_take(r, 2) : t == 0xc6 ? mp_take(r, 4) : 0;
+    if (t != 0xc4 && t != 0xc5 && t != 0xc6)
+        r->bad = true;
+    if (r->bad || (size_t)(r->end - r->p) < len) {
+        r->bad = true;
+        return (resp_slice){"", 0};
+    }
+    resp_slice s = {(const char *)r->p, len};
+    r->p += len;
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+
+void node_log_opts_default(node_log_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->group = 0;
+    o->term = 1;
+    o->seg_max = 64u << 20;
+    o->entry_max = 4u << 20;
+}
+
+static node_log *log_get(node *n)
+{
+    if (n->log == NULL) {
+        n->log = calloc(1, sizeof(*n->log));
+        if (n->log == NULL)
+            abort();
+        node_log_opts_default(&n->log->o);
+        n->log->detached = engine_client_new_detached(&n->eng);
+        n->log->detached->flags |= CLIENT_FROM_LOG;
+    }
+    return n->log;
+}
+
+static bool log_on(const node *n) { return n->log && n->log->st.enabled; }
+
+bool node_log_enabled(const node *n) { return log_on(n); }
+
+void node_log_free(node *n)
+{
+    node_log *l = n->log;
+    if (l == NULL)
+        return;
+    if (l->st.enabled)
+        wal_writer_free(&l->w);
+    for (int i = 0; i < 2; i++)
+        wal_batch_free(&l->batch[i]);
+    kbuf_free(&l->ops);
+    free(l->bp);
+    for (size_t i = l->qhead; i < l->qtail; i++) {
+        kbuf_free(&l->q[i].payload);
+        free(l->q[i].p);
+    }
+    free(l->q);
+    engine_client_free_detached(&n->eng, l->detached);
+    kbuf_free(&l->scratch);
+    free(l->argv);
+    free(l);
+    n->log = NULL;
+}
+
+static resp_slice *argv_room(node_log *l, size_t n)
+{
+    if (n > l->capargv) {
+        l->capargv = n < 16 ? 16 : n;
+        free(l->argv);
+        l->argv = malloc(l->capargv * sizeof(*l->argv));
+        if (l->argv == NULL)
+            abort();
+    }
+    return l->argv;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Applying an entry */
+
+/* Seeds the PRNG from the entry, so every node (and every replay) draws the
+ * same numbers while applying it. */
+static void seed_for(engine *e, uint64_t index, uint64_t term)
+{
+    kprng_seed(&e->rng, index * 0x9e3779b97f4a7c15ULL ^ term ^ 0x6b65656c6c6f67ULL);
+}
+
+static const resp_slice S_MULTI = {"MULTI", 5}, S_EXEC = {"EXEC", 4};
+
+/* Runs a transaction op for cl: MULTI and the queue (replies to scratch),
+ * then EXEC (reply to out). The client's own transaction state is reset
+ * first: whether it runs was decided when it was proposed. */
+static bool run_exec_op(node *n, mp_rd *r, uint32_t nargs, client *cl, int64_t t, kbuf *out)
+{
+    node_log *l = n->log;
+    engine *e = &n->eng;
+    engine_end_transaction(e, cl);
+    engine_execute(e, cl, 1, &S_MULTI, t, &l->scratch);
+    for (uint32_t i = 0; i < nargs; i++) {
+        uint32_t argc = mp_read_array(r);
+        if (r->bad || argc == 0)
+            return false;
+        resp_slice *argv = argv_room(l, argc);
+        for (uint32_t j = 0; j < argc; j++)
+            argv[j] = mp_read_bin(r);
+        if (r->bad)
+            return false;
+        engine_execute(e, cl, (int)argc, argv, t, &l->scratch);
+    }
+    engine_execute(e, cl, 1, &S_EXEC, t, out);
+    return true;
+}
+
+/* Applies one entry: live (p: each op's connection) or replayed (p NULL).
+ * Returns false if the payload does not decode (a bug or damage the
+ * checksum missed: the caller stops). */
+static bool apply_entry(node *n, const char *payload, size_t len, uint64_t index, uint64_t term,
+                        const pend *p, uint32_t np)
+{
+    node_log *l = n->log;
+    engine *e = &n->eng;
+    mp_rd r = {(const unsigned char *)payload, (const unsigned char *)payload + len, false};
+    if (mp_read_array(&r) != 3)
+        return false;
+    int64_t t = (int64_t)mp_read_uint(&r);
+    uint64_t data_seed = mp_read_uint(&r);
+    uint32_t nops = mp_read_array(&r);
+    if (r.bad || (p && nops != np) || !engine_set_data_seed(e, data_seed))
+        return false;
+    seed_for(e, index, term);
+    for (uint32_t k = 0; k < nops; k++) {
+        uint32_t nargs = mp_read_array(&r);
+        uint64_t dbid = mp_read_uint(&r);
+        if (r.bad || nargs < 2 || dbid >= (uint64_t)e->ndbs)
+            return false;
+        nargs--;
+        node_conn *c = p && p[k].conn ? node_find_conn(n, p[k].conn) : NULL;
+        client *cl = c ? c->cl : l->detached;
+        kbuf *out = c ? &c->out : &l->scratch;
+        cl->db = (int)dbid;
+        uint32_t saved = cl->flags & CLIENT_FROM_LOG;
+        cl->flags |= CLIENT_FROM_LOG;
+        bool ok = true;
+        if (mp_is_array(&r)) {
+            ok = run_exec_op(n, &r, nargs, cl, t, out);
+        } else {
+            resp_slice *argv = argv_room(l, nargs);
+            for (uint32_t j = 0; j < nargs; j++)
+                argv[j] = mp_read_bin(&r);
+            ok = !r.bad;
+            if (ok && p && p[k].kind == OP_SERVE) {
+                /* A blocked client's serving pop: its reply if it still
+                 * waits; otherwise the pop alone, as a replay makes it. */
+                if (!(c && engine_serve_apply(e, c->cl, (int)dbid, (int)nargs, argv, t))) {
+                    l->detached->db = (int)dbid;
+                    engine_execute(e, l->detached, (int)nargs, argv, t, &l->scratch);
+                }
+            } else if (ok) {
+                engine_execute(e, cl, (int)nargs, argv, t, out);
+            }
+        }
+        cl->flags = (cl->flags & ~CLIENT_FROM_LOG) | saved;
+        kbuf_clear(&l->scratch);
+        if (!ok)
+            return false;
+        if (c) {
+            if (p[k].kind != OP_SERVE)
+                c->unapplied--;
+            if (c->out.len)
+                node_emit(n, ACT_SEND, c->id);
+        }
+    }
+    l->applied = index;
+    l->applied_term = term;
+    if ((uint64_t)t > l->last_time)
+        l->last_time = (uint64_t)t;
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Proposing */
+
+static void pend_push(node_log *l, conn_id conn, uint8_t kind)
+{
+    if (l->nbp == l->capbp) {
+        l->capbp = l->capbp ? l->capbp * 2 : 64;
+        l->bp = realloc(l->bp, l->capbp * sizeof(*l->bp));
+        if (l->bp == NULL)
+            abort();
+    }
+    l->bp[l->nbp++] = (pend){conn, kind};
+    l->nops++;
+}
+
+/* Seals the entry being built into a record of the filling batch. */
+static void seal(node *n)
+{
+    node_log *l = n->log;
+    if (l->nops == 0)
+        return;
+    /* Only grows here: node_log_done walks the queue while applying, and
+     * what it applies may seal (a big entry); it compacts before. */
+    if (l->qtail == l->qcap) {
+        l->qcap = l->qcap ? l->qcap * 2 : 16;
+        l->q = realloc(l->q, l->qcap * sizeof(*l->q));
+        if (l->q == NULL)
+            abort();
+    }
+    sealed *s = &l->q[l->qtail++];
+    memset(s, 0, sizeof(*s));
+    /* Time never goes back along the log, whatever the clock does. */
+    uint64_t t = n->now_ms > 0 ? (uint64_t)n->now_ms : 0;
+    if (t < l->last_time)
+        t = l->last_time;
+    l->last_time = t;
+    mp_array(&s->payload, 3);
+    mp_uint(&s->payload, t);
+    mp_uint(&s->payload, n->eng.data_seed);
+    mp_array(&s->payload, l->nops);
+    kbuf_append(&s->payload, l->ops.data, l->ops.len);
+    s->index = l->w.log.last + 1;
+    s->p = l->bp;
+    s->np = l->nbp;
+    l->bp = NULL;
+    l->nbp = l->capbp = 0;
+    l->nops = 0;
+    kbuf_clear(&l->ops);
+    wal_record rec = {.type = WAL_ENTRY_NORMAL, .group = l->o.group, .term = l->term,
+                      .index = s->index, .payload = s->payload.data,
+                      .payload_len = s->payload.len};
+    wal_reason why = wal_writer_append(&l->w, &l->batch[l->out ^ 1], &rec);
+    if (why != WAL_R_OK)
+        abort(); /* the node built a record its own log refuses: a bug */
+    l->st.entries++;
+}
+
+static void op_begin(node_log *l, int dbid, uint32_t nargs)
+{
+    mp_array(&l->ops, nargs + 1);
+    mp_uint(&l->ops, (uint64_t)dbid);
+}
+
+static void op_args(node_log *l, int argc, const resp_slice *argv)
+{
+    for (int i = 0; i < argc; i++)
+        mp_bin(&l->ops, argv[i].ptr, argv[i].len);
+}
+
+/* A big entry is sealed now, even while a batch is out: the next batch
+ * then carries several records. */
+static void maybe_seal(node *n)
+{
+    if (n->log->ops.len >= n->log->o.entry_max)
+        seal(n);
+}
+
+bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const resp_slice *argv)
+{
+    node_log *l = n->log;
+    client *cl = c->cl;
+    if (route == ROUTE_PROPOSE_EXEC) {
+        op_begin(l, cl->db, (uint32_t)cl->nqueue);
+        for (int i = 0; i < cl->nqueue; i++) {
+            mp_array(&l->ops, (uint32_t)cl->queue[i].argc);
+            op_args(l, cl->queue[i].argc, cl->queue[i].argv);
+        }
+        pend_push(l, c->id, OP_EXEC);
+        if (l->barrier == c->id)
+            l->barrier = 0;
+    } else {
+        op_begin(l, cl->db, (uint32_t)argc);
+        op_args(l, argc, argv);
+        pend_push(l, c->id, OP_CMD);
+    }
+    c->unapplied++;
+    l->st.commands++;
+    maybe_seal(n);
+    return true;
+}
+
+/* The engine's serve hook: a blocked client's pop becomes an op. */
+static void propose_serve(void *ctx, client *cl, int dbid, int argc, const resp_slice *argv)
+{
+    node *n = ctx;
+    node_log *l = n->log;
+    op_begin(l, dbid, (uint32_t)argc);
+    op_args(l, argc, argv);
+    pend_push(l, cl->id, OP_SERVE);
+    l->st.commands++;
+    maybe_seal(n);
+}
+
+static bool log_busy(const node_log *l) { return l->nops || l->qtail > l->qhead || l->inflight; }
+
+bool node_log_barrier(const node *n, const node_conn *c)
+{
+    node_log *l = n->log;
+    if (l->barrier && l->barrier != c->id)
+        return true;
+    /* A watched EXEC runs on the state its WATCH saw only if no entry is
+     * applied between its check and its own: it waits for the log to
+     * drain, and writes from others wait for it. */
+    if (c->cl->nwatched > 0 && (c->cl->flags & CLIENT_MULTI) && log_busy(l)) {
+        l->barrier = c->id;
+        return true;
+    }
+    return false;
+}
+
+const char *node_log_refusal(const node *n) { return log_on(n) && n->log->failed ? n->log->error : NULL; }
+
+/* Hands the filling batch to the driver when none is out. */
+void node_log_flush(node *n)
+{
+    if (!log_on(n))
+        return;
+    node_log *l = n->log;
+    if (l->inflight || l->failed)
+        return;
+    seal(n);
+    wal_batch *b = &l->batch[l->out ^ 1];
+    if (b->buf.len == 0)
+        return;
+    l->out ^= 1;
+    l->inflight = true;
+    l->out_last = l->w.log.last;
+    l->st.batches++;
+    l->st.bytes += b->buf.len;
+    l->st.bytes_since_snapshot += b->buf.len;
+    node_emit(n, ACT_LOG_WRITE, 0);
+}
+
+static void resume_all_cb(void *ctx, dict_node *d)
+{
+    node_conn *c = (node_conn *)d;
+    if (c->query.len && c->unapplied == 0)
+        node_conn_resume(ctx, c);
+}
+
+/* Fails every op not yet applied with the log's error. */
+static void fail_pending(node *n)
+{
+    node_log *l = n->log;
+    kbuf err = KBUF_INIT;
+    resp_add_error(&err, l->error, strlen(l->error));
+    for (size_t i = l->qhead; i <= l->qtail; i++) {
+        pend *p = i < l->qtail ? l->q[i].p : l->bp;
+        uint32_t np = i < l->qtail ? l->q[i].np : l->nbp;
+        for (uint32_t k = 0; k < np; k++) {
+            node_conn *c = p[k].conn ? node_find_conn(n, p[k].conn) : NULL;
+            if (c == NULL)
+                continue;
+            if (p[k].kind == OP_SERVE) {
+                engine_serve_cancel(&n->eng, c->cl, n->now_ms); /* it waits on */
+                continue;
+            }
+            kbuf_append(&c->out, err.data, err.len);
+            engine_count_error(&n->eng, err.data, err.len);
+            c->unapplied--;
+            node_emit(n, ACT_SEND, c->id);
+        }
+        if (i < l->qtail) {
+            kbuf_free(&l->q[i].payload);
+            free(l->q[i].p);
+        }
+    }
+    l->qhead = l->qtail = 0;
+    l->nbp = l->nops = 0;
+    kbuf_clear(&l->ops);
+    kbuf_free(&err);
+}
+
+void node_log_done(node *n, const char *error)
+{
+    node_log *l = n->log;
+    assert(l && l->inflight);
+    l->inflight = false;
+    wal_batch_clear(&l->batch[l->out]);
+    if (error) {
+        l->failed = true;
+        /* Redis's text for a failed AOF write, to the letter. */
+        snprintf(l->error, sizeof(l->error), "-MISCONF Errors writing to the AOF file: %s", error);
+        fail_pending(n);
+        dict_for_each(&n->conns, resume_all_cb, n);
+        return;
+    }
+    if (l->qhead > 0) {
+        memmove(l->q, l->q + l->qhead, (l->qtail - l->qhead) * sizeof(*l->q));
+        l->qtail -= l->qhead;
+        l->qhead = 0;
+    }
+    /* Apply what the batch made durable, in log order. */
+    while (l->qhead < l->qtail && l->q[l->qhead].index <= l->out_last) {
+        sealed s = l->q[l->qhead++];
+        if (!apply_entry(n, s.payload.data, s.payload.len, s.index, l->term, s.p, s.np))
+            abort(); /* the node's own entry: a bug */
+        for (uint32_t k = 0; k < s.np; k++) {
+            node_conn *c = s.p[k].conn ? node_find_conn(n, s.p[k].conn) : NULL;
+            if (c && c->unapplied == 0 && c->query.len)
+                node_conn_resume(n, c);
+        }
+        kbuf_free(&s.payload);
+        free(s.p);
+    }
+    l->st.last_index = l->w.log.last;
+    /* What arrived while this batch was out has waited a whole sync: it
+     * goes now, whether or not the driver defers flushes. */
+    node_log_flush(n);
+    if (l->barrier && !log_busy(l)) {
+        node_conn *c = node_find_conn(n, l->barrier);
+        if (c == NULL)
+            l->barrier = 0;
+        else
+            node_conn_resume(n, c);
+        if (l->barrier == 0)
+            dict_for_each(&n->conns, resume_all_cb, n);
+    }
+}
+
+void node_log_conn_gone(node *n, conn_id id)
+{
+    node_log *l = n->log;
+    if (l && l->barrier == id) {
+        l->barrier = 0;
+        dict_for_each(&n->conns, resume_all_cb, n);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start-up */
+
+void node_log_replay(void *ctx, const wal_record *r, const wal_visit *v)
+{
+    node *n = ctx;
+    node_log *l = log_get(n);
+    if (l->replay_error[0])
+        return;
+    if (v && v->effect.drop_from && v->effect.drop_from <= l->applied) {
+        snprintf(l->replay_error, sizeof(l->replay_error),
+                 "the log replaces entry %llu, which was already applied",
+                 (unsigned long long)v->effect.drop_from);
+        return;
+    }
+    if (!wal_type_is_entry(r->type) || r->index <= l->applied)
+        return; /* hard states, marks; entries the snapshot has */
+    if (r->index != l->applied + 1) {
+        snprintf(l->replay_error, sizeof(l->replay_error),
+                 "the log resumes at entry %llu but the state ends at %llu",
+                 (unsigned long long)r->index, (unsigned long long)l->applied);
+        return;
+    }
+    if (r->type != WAL_ENTRY_NORMAL) {
+        l->applied = r->index;
+        l->applied_term = r->term;
+        return;
+    }
+    uint64_t before = n->eng.stats.commands;
+    if (!apply_entry(n, r->payload, r->payload_len, r->index, r->term, NULL, 0)) {
+        snprintf(l->replay_error, sizeof(l->replay_error),
+                 "entry %llu (term %llu) does not decode", (unsigned long long)r->index,
+                 (unsigned long long)r->term);
+        return;
+    }
+    l->st.replayed += n->eng.stats.commands - before;
+}
+
+bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap)
+{
+    node_log *l = log_get(n);
+    if (l->replay_error[0]) {
+        snprintf(err, cap, "%s", l->replay_error);
+        return false;
+    }
+    l->o = *o;
+    l->term = o->term;
+    bool resumed = false;
+    if (rc && rc->started && rc->res.status != WAL_CORRUPT) {
+        wal_fit fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
+        if (fit == WAL_FIT_GAP) {
+            snprintf(err, cap,
+                     "the log starts at entry %llu but the snapshot ends at %llu: entries are missing",
+                     (unsigned long long)rc->log.first, (unsigned long long)l->snap_index);
+            return false;
+        }
+        if (rc->log.has_hard_state && rc->log.hs_term > l->term)
+            l->term = rc->log.hs_term;
+        if (!wal_writer_resume(&l->w, rc, o->seg_max, o->salt_seed)) {
+            snprintf(err, cap, "the log cannot be continued");
+            return false;
+        }
+        resumed = true;
+        wal_batch *b = &l->batch[l->out ^ 1];
+        if (!l->w.log.has_hard_state || l->w.log.hs_term < l->term) {
+            wal_record hs = {.type = WAL_HARD_STATE, .group = o->group, .term = l->term, .vote = 1};
+            if (wal_writer_append(&l->w, b, &hs) != WAL_R_OK)
+                abort();
+        }
+        if (fit == WAL_FIT_SUPERSEDED) {
+            wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = o->group,
+                             .term = l->snap_term, .index = l->snap_index};
+            if (wal_writer_append(&l->w, b, &mk) != WAL_R_OK) {
+                snprintf(err, cap, "the log does not take the snapshot's mark at %llu",
+                         (unsigned long long)l->snap_index);
+                return false;
+            }
+        }
+    }
+    if (!resumed) {
+        wal_writer_init(&l->w, o->group, o->seg_max, o->salt_seed, l->snap_index + 1, l->snap_term);
+        wal_record hs = {.type = WAL_HARD_STATE, .group = o->group, .term = l->term, .vote = 1};
+        if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &hs) != WAL_R_OK)
+            abort();
+    }
+    if (l->applied < l->w.log.last && l->w.log.last > l->snap_index) {
+        snprintf(err, cap, "entries up to %llu are logged but only %llu were applied",
+                 (unsigned long long)l->w.log.last, (unsigned long long)l->applied);
+        return false;
+    }
+    l->st.enabled = true;
+    l->st.last_index = l->w.log.last;
+    engine_set_serve_hook(&n->eng, propose_serve, n);
+    /* What the replay counted is not what clients asked for. */
+    uint64_t replayed = l->st.replayed;
+    engine_reset_stats(&n->eng);
+    n->eng.stats.dirty = 0;
+    l->st.replayed = replayed;
+    l->st.commands = 0;
+    return true;
+}
+
+const wal_batch *node_log_batch(const node *n)
+{
+    return log_on(n) && n->log->inflight ? &n->log->batch[n->log->out] : NULL;
+}
+
+bool node_log_idle(const node *n) { return !log_on(n) || !log_busy(n->log) || n->log->failed; }
+
+void node_log_get_info(const node *n, node_log_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    node_log *l = n->log;
+    if (l == NULL)
+        return;
+    *out = l->st;
+    out->failed = l->failed;
+    out->error = l->failed ? l->error : NULL;
+    out->term = l->term;
+    out->first_index = l->st.enabled ? l->w.log.first : 0;
+    out->last_index = l->st.enabled ? l->w.log.last : 0;
+    out->applied_index = l->applied;
+    out->applied_term = l->applied == l->snap_index && l->applied ? l->snap_term : l->applied_term;
+    out->snapshot_index = l->snap_index;
+    out->snapshot_term = l->snap_term;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Snapshots. Body: for each database with keys, u32 id, u64 image length
+ * (little-endian), the image (core/store/codec.h). */
+
+static int kbuf_write(void *ctx, const char *buf, size_t len)
+{
+    kbuf_append(ctx, buf, len);
+    return 0;
+}
+
+void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
+{
+    node_log *l = n->log;
+    uint64_t idx = l ? l->applied : 0, t = l ? l->applied_term : 0;
+    if (l && idx == l->snap_index && idx > 0)
+        t = l->snap_term;
+    /* The configuration: [data seed] (membership joins it with Raft). */
+    kbuf cfg = KBUF_INIT;
+    mp_array(&cfg, 1);
+    mp_uint(&cfg, n->eng.data_seed);
+    snap_meta m = {.group = l ? l->o.group : 0, .index = idx, .term = t, .config = cfg.data,
+                   .config_len = cfg.len};
+    size_t start = snap_begin(out, &m);
+    for (int i = 0; i < n->eng.ndbs; i++) {
+        db *d = engine_db(&n->eng, i);
+        if (db_size(d) == 0)
+            continue;
+        unsigned char hdr[12];
+        le_put32(hdr, (uint32_t)i);
+        kbuf_append(out, hdr, sizeof(hdr));
+        size_t at = out->len;
+        codec_encode_db(d, kbuf_write, out);
+        le_put64((unsigned char *)out->data + at - 8, (uint64_t)(out->len - at));
+    }
+    snap_finish(out, start);
+    kbuf_free(&cfg);
+    *index = idx;
+    *term = t;
+}
+
+const char *node_snapshot_load(node *n, const void *buf, size_t len)
+{
+    node_log *l = log_get(n);
+    char *why = l->replay_error;
+    snap_view v;
+    snap_reason r = snap_decode(buf, len, &v);
+    if (r != SNAP_R_OK)
+        return snap_reason_text(r);
+    mp_rd cr = {(const unsigned char *)v.config, (const unsigned char *)v.config + v.h.config_len, false};
+    uint64_t data_seed = mp_read_array(&cr) >= 1 ? mp_read_uint(&cr) : 0;
+    if (cr.bad)
+        return "snapshot configuration does not decode";
+    if (!engine_set_data_seed(&n->eng, data_seed))
+        return "a snapshot can only be loaded into an empty node";
+    const char *p = v.body, *end = v.body + v.h.body_len;
+    const char *fail = NULL;
+    while (p < end && fail == NULL) {
+        if (end - p < 12) {
+            fail = "snapshot body cut short";
+            break;
+        }
+        uint32_t id = le_get32((const unsigned char *)p);
+        uint64_t ilen = le_get64((const unsigned char *)p + 4);
+        p += 12;
+        if (ilen > (uint64_t)(end - p))
+            fail = "snapshot database image cut short";
+        else if ((int64_t)id >= n->eng.ndbs) {
+            snprintf(why, sizeof(l->replay_error),
+                     "the snapshot has database %u but the server has %d (databases)", id,
+                     n->eng.ndbs);
+            fail = why;
+        } else if (db_size(engine_db(&n->eng, (int)id)) != 0)
+            fail = "the snapshot has a database twice";
+        else
+            fail = codec_decode_db(engine_db(&n->eng, (int)id), p, (size_t)ilen,
+                                   engine_db(&n->eng, (int)id)->keys.seed);
+        p += ilen;
+    }
+    if (fail) {
+        for (int i = 0; i < n->eng.ndbs; i++)
+            db_flush(engine_db(&n->eng, i));
+        if (fail != why)
+            snprintf(why, sizeof(l->replay_error), "%s", fail);
+        return why;
+    }
+    why[0] = '\0';
+    l->snap_index = l->applied = v.h.index;
+    l->snap_term = l->applied_term = v.h.term;
+    return NULL;
+}
+
+void node_snapshot_done(node *n, uint64_t index, uint64_t term, int64_t now_ms)
+{
+    node_log *l = log_get(n);
+    if (index >= l->snap_index) {
+        l->snap_index = index;
+        l->snap_term = term;
+    }
+    l->st.bytes_since_snapshot = 0;
+    n->eng.lastsave_ms = now_ms;
+    if (l->st.enabled)
+        wal_writer_roll(&l->w);
+}

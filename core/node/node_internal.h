@@ -1,0 +1,34 @@
+/* node's internals shared by node.c (clients) and log.c (the write path). */
+#ifndef KEEL_CORE_NODE_NODE_INTERNAL_H
+#define KEEL_CORE_NODE_NODE_INTERNAL_H
+
+#include "core/node/node.h"
+
+struct node_conn {
+    dict_node node;
+    conn_id id;
+    client *cl;
+    resp_parser parser;
+    kbuf query;
+    kbuf out;
+    bool closing;          /* ACT_CLOSE was emitted: ignore further input */
+    bool paused;           /* stopped at the pause mark with input left */
+    int64_t soft_since_ms; /* when output first went over the soft limit, -1 if not */
+    uint32_t unapplied;    /* its proposals not applied yet: its other commands wait */
+};
+
+node_conn *node_find_conn(node *n, conn_id id);
+void node_emit(node *n, node_action_type type, conn_id c);
+/* Runs what c has waiting in its query buffer (after its writes applied). */
+void node_conn_resume(node *n, node_conn *c);
+
+/* log.c, for node.c */
+bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const resp_slice *argv);
+bool node_log_barrier(const node *n, const node_conn *c);
+void node_log_done(node *n, const char *error);
+void node_log_free(node *n);
+void node_log_conn_gone(node *n, conn_id id);
+/* Redis's error for writes after the log failed, or NULL. */
+const char *node_log_refusal(const node *n);
+
+#endif
