@@ -233,6 +233,17 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         o->nsave = 0;
         if (argc == 2 && argv[1][0] == '\0')
             return NULL;
+        /* As Redis 7: one argument holding them all ("3600 1 300 100") is
+         * split at spaces. */
+        char *one[34], buf[256];
+        if (argc == 2 && strlen(argv[1]) < sizeof(buf)) {
+            snprintf(buf, sizeof(buf), "%s", argv[1]);
+            one[0] = argv[0];
+            argc = 1;
+            for (char *t = strtok(buf, " "); t && argc < 34; t = strtok(NULL, " "))
+                one[argc++] = t;
+            argv = one;
+        }
         if (argc < 3 || (argc - 1) % 2 != 0 || (argc - 1) / 2 > 16)
             return "Invalid save parameters";
         for (int i = 1; i < argc; i += 2) {

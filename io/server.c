@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <unistd.h>
 #include <uv.h>
@@ -550,6 +551,11 @@ static const char *start_bgsave(io_server *s)
 {
     if (persist_snapshot_in_progress())
         return "-ERR Background save already in progress";
+    if (mkdir(GROUP_DIR, 0755) != 0 && errno != EEXIST) {
+        log_msg(LOG_WARNING, "Can't save in background", "error=\"%s\"", strerror(errno));
+        s->last_bgsave_ok = false;
+        return "-ERR";
+    }
     uint64_t index, term;
     snapshot_point(s, &index, &term);
     s->dirty_at_fork = s->n.eng.stats.dirty;
@@ -579,6 +585,10 @@ static const char *snapshot_cb(void *ctx, engine *e, bool background, bool sched
     }
     if (persist_snapshot_in_progress())
         return "-ERR Background save already in progress";
+    if (mkdir(GROUP_DIR, 0755) != 0 && errno != EEXIST) {
+        log_msg(LOG_WARNING, "Snapshot save failed", "error=\"%s\"", strerror(errno));
+        return "-ERR";
+    }
     kbuf buf = KBUF_INIT;
     uint64_t index, term;
     node_snapshot_encode(&s->n, &buf, &index, &term);
@@ -818,6 +828,14 @@ static void begin_shutdown(io_server *s)
     }
     if (s->conns == NULL && !s->handles_closed) {
         s->handles_closed = true;
+        /* Without a log, save points mean a snapshot at exit (Redis's
+         * "Saving the final RDB snapshot before exiting"). */
+        if (!node_log_enabled(&s->n) && s->opts.nsave > 0 && s->n.eng.stats.dirty > 0) {
+            persist_snapshot_abort();
+            log_msg(LOG_NOTICE, "Saving the final snapshot before exiting", NULL);
+            if (snapshot_cb(s, &s->n.eng, false, false) != NULL)
+                s->exit_code = 1;
+        }
         if (s->writer) {
             char err[256];
             if (!persist_writer_close(s->writer, err, sizeof(err)))

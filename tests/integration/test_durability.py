@@ -569,6 +569,40 @@ class Durability(unittest.TestCase):
         c.close()
         self.stop_clean(s)
 
+    @keel_only
+    def test_appendonly_no_keeps_what_a_snapshot_saved(self):
+        # No log: SAVE's snapshot is what a restart has (Redis's RDB).
+        s = self.server("--appendonly", "no")
+        c = s.conn()
+        saved = self.write_keys(c, b"saved", 50)
+        self.assertEqual(c.cmd("SAVE"), b"+OK\r\n")
+        lost = self.write_keys(c, b"memory", 10)
+        self.assertEqual(info(c)["aof_enabled"], "0")
+        self.assertEqual(log_files(self.data), [], "a log without appendonly")
+        c.close()
+        self.stop_clean(s)
+        s = self.server("--appendonly", "no")
+        c = s.conn()
+        for k, v in saved.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        for k in lost:
+            self.assertIsNone(cmd(c, "GET", k), k)
+        c.close()
+        self.stop_clean(s)
+        # With save points, shutting down saves, as Redis does.
+        s = self.server("--appendonly", "no", "--save", "3600 1")
+        c = s.conn()
+        more = self.write_keys(c, b"atexit", 5)
+        c.close()
+        self.stop_clean(s)
+        s = self.server("--appendonly", "no")
+        c = s.conn()
+        for k, v in more.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assertEqual(cmd(c, "DBSIZE"), len(saved) + len(more))
+        c.close()
+        self.stop_clean(s)
+
     def test_snapshot_threshold_bounds_the_log(self):
         threshold = 256 * 1024
         s = self.server("--wal-snapshot-threshold", str(threshold))
