@@ -85,6 +85,7 @@ struct io_server {
         long long query_max;
         int loglevel;
         bool protected_mode;
+        bool aof_use_rdb_preamble;
     } rt;
     int exit_code;
     /* Durability: the writer of group 0's log, snapshots. */
@@ -508,8 +509,6 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
-    if (!node_log_enabled(&s->n))
-        return;
     char err[256];
     int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
     if (gone < 0)
@@ -670,6 +669,75 @@ static bool load_snapshot_only(io_server *s)
 
 static bool setup_node(io_server *s, uint64_t seed);
 
+static bool start_writer(io_server *s)
+{
+    s->writer = persist_writer_new(&s->loop, GROUP_DIR, (persist_fsync)s->opts.appendfsync,
+                                   on_log_done, s);
+    if (s->writer == NULL)
+        log_msg(LOG_WARNING, "cannot start the log writer thread", NULL);
+    return s->writer != NULL;
+}
+
+static void log_opts(io_server *s, node_log_opts *lo)
+{
+    node_log_opts_default(lo);
+    lo->seg_max = s->opts.wal_segment_size;
+    if (getrandom(&lo->salt_seed, sizeof(lo->salt_seed), 0) != sizeof(lo->salt_seed))
+        lo->salt_seed = uv_hrtime() ^ (uint64_t)getpid();
+}
+
+/* CONFIG SET appendonly yes: a snapshot of what memory holds, then a new
+ * log after it (the files of an earlier log are stale: removed first). */
+static const char *appendonly_on(io_server *s)
+{
+    DIR *d = opendir(GROUP_DIR);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".wal")) {
+            char path[300];
+            snprintf(path, sizeof(path), GROUP_DIR "/%s", de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    /* A snapshot being written in the background is of the state before:
+     * the log starts from one taken now instead. */
+    persist_snapshot_abort();
+    if (snapshot_cb(s, &s->n.eng, false, false) != NULL)
+        return "cannot write the snapshot the log starts from (see the log)";
+    node_log_opts lo;
+    log_opts(s, &lo);
+    char err[256];
+    if (!node_log_start(&s->n, NULL, &lo, err, sizeof(err))) {
+        log_msg(LOG_WARNING, "cannot start the write-ahead log", "error=\"%s\"", err);
+        return "cannot start the write-ahead log (see the log)";
+    }
+    if (!start_writer(s)) {
+        node_log_stop(&s->n);
+        return "cannot start the log writer thread";
+    }
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    log_msg(LOG_NOTICE, "write-ahead log turned on", "snapshot_index=%llu",
+            (unsigned long long)li.snapshot_index);
+    return NULL;
+}
+
+/* CONFIG SET appendonly no: only when nothing is in flight. */
+static const char *appendonly_off(io_server *s)
+{
+    if (!node_log_stop(&s->n))
+        return "the write-ahead log has writes in flight: try again";
+    char err[256];
+    if (s->writer && !persist_writer_close(s->writer, err, sizeof(err)))
+        log_msg(LOG_WARNING, "the log was not synced when turned off", "error=\"%s\"", err);
+    s->writer = NULL;
+    log_msg(LOG_NOTICE, "write-ahead log turned off", NULL);
+    return NULL;
+}
+
 /* Start-up: snapshot and log, then the writer. */
 static bool start_durability(io_server *s, uint64_t seed)
 {
@@ -704,10 +772,7 @@ static bool start_durability(io_server *s, uint64_t seed)
                     (unsigned long long)s->recovered.torn_bytes, s->recovered.torn_saved,
                     wal_reason_text(s->recovered.torn_reason));
         node_log_opts lo;
-        node_log_opts_default(&lo);
-        lo.seg_max = s->opts.wal_segment_size;
-        if (getrandom(&lo.salt_seed, sizeof(lo.salt_seed), 0) != sizeof(lo.salt_seed))
-            lo.salt_seed = uv_hrtime() ^ (uint64_t)getpid();
+        log_opts(s, &lo);
         bool ok = node_log_start(&s->n, &rc, &lo, err, sizeof(err));
         wal_recovery_free(&rc);
         if (!ok) {
@@ -717,12 +782,11 @@ static bool start_durability(io_server *s, uint64_t seed)
         }
         break;
     }
-    s->writer = persist_writer_new(&s->loop, GROUP_DIR, (persist_fsync)s->opts.appendfsync,
-                                   on_log_done, s);
-    if (s->writer == NULL) {
-        log_msg(LOG_WARNING, "cannot start the log writer thread", NULL);
+    if (!start_writer(s))
         return false;
-    }
+    /* The replay's commands are not what clients asked for. */
+    engine_reset_stats(&s->n.eng);
+    s->n.eng.stats.dirty = 0;
     s->recovery_secs = (double)(uv_hrtime() - t0) / 1e9;
     node_log_info li;
     node_log_get_info(&s->n, &li);
@@ -753,7 +817,7 @@ static void info_persistence(io_server *s, kbuf *out)
         b, sizeof(b),
         "rdb_bgsave_in_progress:%d\r\nrdb_last_bgsave_status:%s\r\n"
         "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\n"
-        "aof_enabled:%d\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+        "aof_enabled:%d\r\naof_rewrite_in_progress:%d\r\naof_rewrite_scheduled:%d\r\n"
         "aof_last_write_status:%s\r\naof_last_bgrewrite_status:ok\r\n"
         "wal_appendfsync:%s\r\nwal_term:%llu\r\nwal_first_index:%llu\r\nwal_last_index:%llu\r\n"
         "wal_applied_index:%llu\r\nwal_snapshot_index:%llu\r\nwal_snapshot_term:%llu\r\n"
@@ -764,7 +828,8 @@ static void info_persistence(io_server *s, kbuf *out)
         bg ? 1 : 0, s->last_bgsave_ok ? "ok" : "err",
         s->snapshots_done || !s->last_bgsave_ok ? (long long)s->last_bgsave_secs : -1LL,
         bg ? (long long)((now - s->bgsave_started_ms) / 1000) : -1LL,
-        (unsigned long long)s->snapshots_done, li.enabled ? 1 : 0, li.failed ? "err" : "ok",
+        (unsigned long long)s->snapshots_done, li.enabled ? 1 : 0, bg ? 1 : 0,
+        s->bgsave_scheduled ? 1 : 0, li.failed ? "err" : "ok",
         fsync_names[s->opts.appendfsync], (unsigned long long)li.term,
         (unsigned long long)li.first_index, (unsigned long long)li.last_index,
         (unsigned long long)li.applied_index, (unsigned long long)li.snapshot_index,
@@ -885,14 +950,6 @@ static bool rt_apply(engine *e, void *base, char *err)
     return true;
 }
 
-static bool set_fixed(const char *v, size_t len, const char *only, char *err, const char *why)
-{
-    if (len == strlen(only) && strncasecmp(v, only, len) == 0)
-        return true;
-    snprintf(err, CONFIG_ERR_MAX, "%s", why);
-    return false;
-}
-
 static bool save_set(engine *e, void *base, const char *v, size_t len, char *err)
 {
     (void)e;
@@ -944,8 +1001,24 @@ static bool appendonly_set(engine *e, void *base, const char *v, size_t len, cha
 {
     (void)e;
     io_server *s = RT_SERVER(base);
-    return set_fixed(v, len, s->opts.appendonly ? "yes" : "no", err,
-                     "appendonly can only be changed with a restart (keel-server --appendonly yes)");
+    bool on;
+    if (len == 3 && !strncasecmp(v, "yes", 3))
+        on = true;
+    else if (len == 2 && !strncasecmp(v, "no", 2))
+        on = false;
+    else {
+        snprintf(err, CONFIG_ERR_MAX, "argument must be 'yes' or 'no'");
+        return false;
+    }
+    if (on == s->opts.appendonly)
+        return true;
+    const char *why = on ? appendonly_on(s) : appendonly_off(s);
+    if (why) {
+        snprintf(err, CONFIG_ERR_MAX, "%s", why);
+        return false;
+    }
+    s->opts.appendonly = on;
+    return true;
 }
 
 static void appendonly_get(engine *e, void *base, kbuf *out)
@@ -1012,6 +1085,9 @@ static const config_def runtime_configs[] = {
     {.name = "save", .type = CONFIG_SPECIAL, .set = save_set, .get = save_get},
     {.name = "appendonly", .type = CONFIG_SPECIAL, .set = appendonly_set, .get = appendonly_get},
     {.name = "appendfsync", .type = CONFIG_SPECIAL, .set = appendfsync_set, .get = appendfsync_get},
+    /* Accepted for Redis's tools and tests: a keel log always starts from a
+     * snapshot (what Redis calls the RDB preamble). */
+    {.name = "aof-use-rdb-preamble", .type = CONFIG_BOOL, .offset = RT_OFF(aof_use_rdb_preamble)},
     {0},
 };
 
@@ -1399,6 +1475,7 @@ int io_server_run(const io_server_opts *o)
         .query_max = (long long)o->lim.resp.query_max,
         .loglevel = log_get_level(),
         .protected_mode = o->lim.protected_mode,
+        .aof_use_rdb_preamble = true,
     };
     config_register(&s->n.eng, runtime_configs, &s->rt);
     s->info = (info_provider){.ctx = s, .fields = info_fields};

@@ -85,6 +85,25 @@ static void snapshot_generic(cmd_ctx *x, bool background)
 }
 
 static void save_cmd(cmd_ctx *x) { snapshot_generic(x, false); }
+
+/* BGREWRITEAOF: keel's log is compacted by a snapshot (the log behind it
+ * is deleted), which is what an AOF rewrite does for Redis; while one runs
+ * it is scheduled, as Redis schedules a rewrite behind a BGSAVE. */
+static void bgrewriteaof_cmd(cmd_ctx *x)
+{
+    engine *e = x->eng;
+    if (e->snapshot == NULL) {
+        reply_error(x, "snapshots are not available without a runtime");
+        return;
+    }
+    const char *r = e->snapshot(e->snapshot_ctx, e, true, true);
+    if (r == NULL)
+        reply_simple(x, "Background append only file rewriting started");
+    else if (r[0] == '+')
+        reply_simple(x, "Background append only file rewriting scheduled");
+    else
+        reply_error(x, r);
+}
 static void bgsave_cmd(cmd_ctx *x) { snapshot_generic(x, true); }
 
 static void lastsave_cmd(cmd_ctx *x) { reply_int(x, (long long)floor_div(x->eng->lastsave_ms, 1000)); }
@@ -624,6 +643,10 @@ static void debug_cmd(cmd_ctx *x)
             "    default.",
             "RELOAD",
             "    Save every database to a snapshot image in memory and load it back.",
+            "LOADAOF",
+            "    The same as RELOAD: the log holds exactly what memory holds (what is",
+            "    applied is logged), so a reload through a snapshot image is what a",
+            "    restart from the log gives.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key-1> ... <key-N>",
@@ -641,7 +664,7 @@ static void debug_cmd(cmd_ctx *x)
             return;
         x->eng->active_expire_enabled = v != 0;
         reply_ok(x);
-    } else if (arg_is(sub, "reload") && x->argc == 2) {
+    } else if ((arg_is(sub, "reload") || arg_is(sub, "loadaof")) && x->argc == 2) {
         debug_reload(x);
     } else if (arg_is(sub, "digest") && x->argc == 2) {
         debug_digest(x);
@@ -715,6 +738,10 @@ const cmd_def cmd_server[] = {
      .summary = "Get information and statistics about the server", .complexity = "O(1)",
      .acl = "@slow @dangerous", .args = "[section [section ...]]",
      .tips = "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {.name = "bgrewriteaof", .arity = 1, .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING,
+     .fn = bgrewriteaof_cmd, .group = "server", .since = "1.0.0",
+     .summary = "Asynchronously rewrite the append-only file", .complexity = "O(1)",
+     .acl = "@admin @slow @dangerous", .args = ""},
     {.name = "save", .arity = 1, .flags = CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI,
      .fn = save_cmd, .group = "server", .since = "1.0.0",
      .summary = "Synchronously save the dataset to disk",

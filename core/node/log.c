@@ -54,6 +54,7 @@ struct node_log {
     uint64_t applied, applied_term, last_time;
     uint64_t snap_index, snap_term;
     conn_id barrier; /* a watched EXEC waiting for the log to drain */
+    bool applying;   /* inside node_log_done's apply loop */
     bool failed;
     char error[160];
     char replay_error[256];
@@ -570,6 +571,7 @@ void node_log_done(node *n, const char *error)
         l->qhead = 0;
     }
     /* Apply what the batch made durable, in log order. */
+    l->applying = true;
     while (l->qhead < l->qtail && l->q[l->qhead].index <= l->out_last) {
         sealed s = l->q[l->qhead++];
         if (!apply_entry(n, s.payload.data, s.payload.len, s.index, l->term, s.p, s.np))
@@ -582,6 +584,7 @@ void node_log_done(node *n, const char *error)
         kbuf_free(&s.payload);
         free(s.p);
     }
+    l->applying = false;
     l->st.last_index = l->w.log.last;
     /* What arrived while this batch was out has waited a whole sync: it
      * goes now, whether or not the driver defers flushes. */
@@ -699,12 +702,21 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
     l->st.enabled = true;
     l->st.last_index = l->w.log.last;
     engine_set_serve_hook(&n->eng, propose_serve, n);
-    /* What the replay counted is not what clients asked for. */
-    uint64_t replayed = l->st.replayed;
-    engine_reset_stats(&n->eng);
-    n->eng.stats.dirty = 0;
-    l->st.replayed = replayed;
-    l->st.commands = 0;
+    return true;
+}
+
+bool node_log_stop(node *n)
+{
+    node_log *l = n->log;
+    if (!log_on(n))
+        return true;
+    if (log_busy(l) || l->applying)
+        return false;
+    wal_writer_free(&l->w);
+    for (int i = 0; i < 2; i++)
+        wal_batch_clear(&l->batch[i]);
+    l->st.enabled = false;
+    engine_set_serve_hook(&n->eng, NULL, NULL);
     return true;
 }
 

@@ -208,6 +208,10 @@ void node_log_replay(void *node_ctx, const wal_record *r, const wal_visit *v);
  * after the snapshot). */
 bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap);
 
+/* Turns the log off (CONFIG SET appendonly no): false, nothing changed,
+ * while writes are in it. node_log_start turns it on again (a new log). */
+bool node_log_stop(node *n);
+
 /* node_log_start succeeded: writes go through the log. */
 bool node_log_enabled(const node *n);
 

@@ -603,6 +603,34 @@ class Durability(unittest.TestCase):
         c.close()
         self.stop_clean(s)
 
+    @keel_only
+    def test_config_set_appendonly_at_run_time(self):
+        s = self.server("--appendonly", "no")
+        c = s.conn()
+        before = self.write_keys(c, b"before", 20)
+        self.assertEqual(c.cmd("CONFIG", "SET", "appendonly", "yes"), b"+OK\r\n")
+        self.assertEqual(cmd(c, "CONFIG", "GET", "appendonly"), [b"appendonly", b"yes"])
+        self.assertEqual(info(c)["aof_enabled"], "1")
+        during = self.write_keys(c, b"during", 20)
+        self.assertEqual(c.cmd("SET", "ttl", "v", "EX", "100"), b"+OK\r\n")
+        self.assertEqual(c.cmd("DEBUG", "LOADAOF"), b"+OK\r\n")
+        self.assertTrue(90 <= cmd(c, "TTL", "ttl") <= 100)
+        self.assertEqual(c.cmd("CONFIG", "SET", "appendonly", "no"), b"+OK\r\n")
+        off = self.write_keys(c, b"off", 5)  # not logged
+        self.assertEqual(c.cmd("CONFIG", "SET", "appendonly", "yes"), b"+OK\r\n")
+        again = self.write_keys(c, b"again", 5)
+        c.close()
+        s.crash()
+        s = self.server()
+        c = s.conn()
+        for d in (before, during, off, again):
+            for k, v in d.items():
+                self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assertEqual(len(glob.glob(os.path.join(self.data, GROUP_DIR, "snapshot-*.snap"))), 1,
+                         "older snapshots are removed")
+        c.close()
+        self.stop_clean(s)
+
     def test_snapshot_threshold_bounds_the_log(self):
         threshold = 256 * 1024
         s = self.server("--wal-snapshot-threshold", str(threshold))
