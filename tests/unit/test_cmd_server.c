@@ -551,10 +551,10 @@ Test(debug, sleep_object_help)
            "-ERR unknown subcommand or wrong number of arguments for 'OBJECT'. Try DEBUG HELP.\r\n");
     EXPECT(&h, "DEBUG", "-ERR wrong number of arguments for 'debug' command\r\n");
     const char *help = h_run(&h, "DEBUG HELP");
-    cr_assert(!strncmp(help, "*17\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+    cr_assert(!strncmp(help, "*21\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
                              "+OBJECT <key>\r\n+    Show low level info about `key` and associated value.\r\n"
                              "+SLEEP <seconds>\r\n+    Stop the server for <seconds>. Decimals allowed.\r\n",
-                       strlen("*17\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+                       strlen("*21\r\n+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
                               "+OBJECT <key>\r\n+    Show low level info about `key` and associated value.\r\n"
                               "+SLEEP <seconds>\r\n+    Stop the server for <seconds>. Decimals allowed.\r\n")),
               "%s", help);
@@ -1113,6 +1113,8 @@ Test(debug, reload_keeps_data_and_digest)
     snprintf(before, sizeof(before), "%s", h_run(&h, "DEBUG DIGEST"));
     cr_assert_eq(strlen(before), 43);
     EXPECT(&h, "DEBUG RELOAD", "+OK\r\n");
+    EXPECT(&h, "DEBUG DIGEST", before);
+    EXPECT(&h, "DEBUG LOADAOF", "+OK\r\n");
     EXPECT(&h, "DEBUG DIGEST", before);
     EXPECT(&h, "GET s", "$5\r\nhello\r\n");
     EXPECT(&h, "PTTL n", ":100000\r\n");
