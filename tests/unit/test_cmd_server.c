@@ -1279,3 +1279,41 @@ Test(info, instantaneous_ops_per_sec_samples_every_100ms)
     cr_assert(v >= 500 && v <= 510, "%ld", v);
     h_free(&h);
 }
+
+/* SAVE, BGSAVE, BGREWRITEAOF hand the work to the driver's hook and turn
+ * its answer into Redis's replies. */
+static int snap_calls;
+static bool snap_busy;
+static const char *fake_snapshot(void *ctx, engine *e, bool background, bool schedule)
+{
+    (void)ctx;
+    (void)e;
+    snap_calls++;
+    if (!snap_busy)
+        return NULL;
+    if (background && schedule)
+        return "+Background saving scheduled";
+    return "-ERR Background save already in progress";
+}
+
+Test(server, save_and_bgsave_replies)
+{
+    harness h;
+    h_init(&h);
+    EXPECT(&h, "SAVE", "-ERR snapshots are not available without a runtime\r\n");
+    h.e.snapshot = fake_snapshot;
+    EXPECT(&h, "SAVE", "+OK\r\n");
+    EXPECT(&h, "BGSAVE", "+Background saving started\r\n");
+    EXPECT(&h, "BGREWRITEAOF", "+Background append only file rewriting started\r\n");
+    snap_busy = true;
+    EXPECT(&h, "SAVE", "-ERR Background save already in progress\r\n");
+    EXPECT(&h, "BGSAVE", "-ERR Background save already in progress\r\n");
+    EXPECT(&h, "BGSAVE SCHEDULE", "+Background saving scheduled\r\n");
+    EXPECT(&h, "BGREWRITEAOF", "+Background append only file rewriting scheduled\r\n");
+    int calls = snap_calls;
+    EXPECT(&h, "BGSAVE NOW", "-ERR syntax error\r\n");
+    cr_assert_eq(snap_calls, calls, "a syntax error never reaches the driver");
+    EXPECT(&h, "MULTI", "+OK\r\n");
+    EXPECT(&h, "SAVE", "-ERR Command not allowed inside a transaction\r\n");
+    EXPECT(&h, "DISCARD", "+OK\r\n");
+}
