@@ -18,7 +18,7 @@ import walfmt  # noqa: E402
 
 OUT = os.path.join(HERE, "corpus", "wal")
 
-RAW_SEGMENT, RAW_LOG, RAW_SNAPSHOT, BUILT_LOG, BUILT_SNAPSHOT = range(5)
+RAW_SEGMENT, RAW_LOG, RAW_SNAPSHOT, BUILT_LOG, BUILT_SNAPSHOT, NODE_SNAPSHOT, NODE_ENTRY = range(7)
 G = 5
 
 
@@ -41,6 +41,31 @@ def raw_log(segs, named=True):
     for s in segs[:-1]:
         head += struct.pack("<H", len(s.data))
     return bytes([RAW_LOG]) + head + b"".join(bytes(s.data) for s in segs)
+
+
+def mp(v):
+    """The few msgpack forms the node's images and entries use."""
+    if v is None:
+        return b"\xc0"
+    if isinstance(v, bool):
+        return b"\xc3" if v else b"\xc2"
+    if isinstance(v, int):
+        if 0 <= v < 128:
+            return bytes([v])
+        return b"\xcf" + struct.pack(">Q", v)
+    if isinstance(v, str):
+        b = v.encode()
+        return bytes([0xa0 | len(b)]) + b
+    if isinstance(v, bytes):
+        return b"\xc4" + bytes([len(v)]) + v
+    if isinstance(v, list):
+        return bytes([0x90 | len(v)]) + b"".join(mp(x) for x in v)
+    raise TypeError(v)
+
+
+def db_image(entries):
+    """core/store/codec.h: header, then [key, type, deadline, encoding, value]."""
+    return mp(["keel-db", 1, len(entries)]) + b"".join(mp(e) for e in entries)
 
 
 def seeds():
@@ -102,6 +127,20 @@ def seeds():
     out["built-snapshot"] = bytes([BUILT_SNAPSHOT]) + struct.pack("<II", 1000, 77) + bytes([4]) + \
         b"\x93\x01\x02\x03" + b"body" * 20
     out["built-snapshot-empty"] = bytes([BUILT_SNAPSHOT]) + struct.pack("<II", 3, 0) + bytes([0])
+
+    # The node's snapshot body: per database, u32 id, u64 length, image.
+    img0 = db_image([[b"k", 0, None, 0, b"hello"], [b"n", 0, 1900000000000, 1, b"42"]])
+    img3 = db_image([[b"s", 0, None, 8, b"short"]])
+    body = struct.pack("<IQ", 0, len(img0)) + img0 + struct.pack("<IQ", 3, len(img3)) + img3
+    out["node-snapshot"] = bytes([NODE_SNAPSHOT]) + body
+    out["node-snapshot-cut"] = bytes([NODE_SNAPSHOT]) + body[:-4]
+    out["node-snapshot-empty"] = bytes([NODE_SNAPSHOT])
+    # An entry: [time, data seed, [op...]]; op = [db, args...] or a transaction.
+    entry = mp([1700000000000, 7, [[0, b"SET", b"k", b"v"],
+                                   [0, [b"INCR", b"n"], [b"APPEND", b"s", b"x"]],
+                                   [3, b"RPUSH", b"l", b"a", b"b"], [0, b"SPOP", b"set"]]])
+    out["node-entry"] = bytes([NODE_ENTRY]) + entry
+    out["node-entry-cut"] = bytes([NODE_ENTRY]) + entry[:-3]
     return out
 
 

@@ -150,17 +150,24 @@ static bool mp_is_array(const mp_rd *r)
     return (t >= 0x90 && t <= 0x9f) || t == 0xdc || t == 0xdd;
 }
 
+/* An array's length; never more than the bytes left (each element takes
+ * one at least), so a count from damaged bytes never sizes an allocation
+ * beyond what the payload could hold. */
 static uint32_t mp_read_array(mp_rd *r)
 {
     int t = (int)mp_take(r, 1);
+    uint32_t n = 0;
     if (t >= 0x90 && t <= 0x9f)
-        return (uint32_t)(t & 0x0f);
-    if (t == 0xdc)
-        return (uint32_t)mp_take(r, 2);
-    if (t == 0xdd)
-        return (uint32_t)mp_take(r, 4);
-    r->bad = true;
-    return 0;
+        n = (uint32_t)(t & 0x0f);
+    else if (t == 0xdc)
+        n = (uint32_t)mp_take(r, 2);
+    else if (t == 0xdd)
+        n = (uint32_t)mp_take(r, 4);
+    else
+        r->bad = true;
+    if (n > (size_t)(r->end - r->p))
+        r->bad = true;
+    return r->bad ? 0 : n;
 }
 
 static uint64_t mp_read_uint(mp_rd *r)
@@ -809,9 +816,11 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
         uint32_t id = le_get32((const unsigned char *)p);
         uint64_t ilen = le_get64((const unsigned char *)p + 4);
         p += 12;
-        if (ilen > (uint64_t)(end - p))
+        if (ilen > (uint64_t)(end - p)) {
             fail = "snapshot database image cut short";
-        else if ((int64_t)id >= n->eng.ndbs) {
+            break;
+        }
+        if ((int64_t)id >= n->eng.ndbs) {
             snprintf(why, sizeof(l->replay_error),
                      "the snapshot has database %u but the server has %d (databases)", id,
                      n->eng.ndbs);
