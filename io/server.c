@@ -479,6 +479,8 @@ static void on_connection(uv_stream_t *listener, int status)
 /* Durability: the log's writer, snapshots (docs/durability.md) */
 
 static void begin_shutdown(io_server *s);
+static const char *start_bgsave(io_server *s);
+static void remove_segments(void);
 
 static void on_log_done(void *ctx, const char *error)
 {
@@ -491,6 +493,10 @@ static void on_log_done(void *ctx, const char *error)
     node_event ev = {.type = EV_LOG_DONE, .now_ms = io_wall_ms(), .log_error = error};
     node_step(&s->n, &ev);
     process_actions(s);
+    if (s->bgsave_scheduled && !persist_snapshot_in_progress() && !s->shutting_down) {
+        s->bgsave_scheduled = false;
+        start_bgsave(s);
+    }
     if (s->shutting_down && node_log_idle(&s->n))
         begin_shutdown(s);
 }
@@ -509,6 +515,8 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
+    if (!node_log_enabled(&s->n))
+        remove_segments();
     char err[256];
     int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
     if (gone < 0)
@@ -518,7 +526,23 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
                 (unsigned long long)index, gone);
 }
 
-static const char *start_bgsave(io_server *s);
+/* Removes every segment: with the log off, a snapshot is newer than any
+ * log left in the directory, which must not be replayed on top of it. */
+static void remove_segments(void)
+{
+    DIR *d = opendir(GROUP_DIR);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && !strcmp(de->d_name + l - 4, ".wal")) {
+            char path[300];
+            snprintf(path, sizeof(path), GROUP_DIR "/%s", de->d_name);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
 
 static void on_bgsave_done(void *ctx, bool ok, uint64_t index, uint64_t term, const char *err)
 {
@@ -576,7 +600,12 @@ static const char *snapshot_cb(void *ctx, engine *e, bool background, bool sched
     (void)e;
     io_server *s = ctx;
     if (background) {
-        if (schedule && persist_snapshot_in_progress()) {
+        node_log_info li;
+        node_log_get_info(&s->n, &li);
+        /* Inside an entry being applied (a logged transaction), the fork
+         * would copy half of it: it starts once the entry is done, as Redis
+         * schedules a BGSAVE run inside EXEC. */
+        if (li.applying || (schedule && persist_snapshot_in_progress())) {
             s->bgsave_scheduled = true;
             return "+Background saving scheduled";
         }
@@ -612,16 +641,19 @@ static void auto_snapshot(io_server *s, int64_t now_ms)
         return;
     node_log_info li;
     node_log_get_info(&s->n, &li);
+    /* As Redis, a failed BGSAVE is retried only after 5 seconds. */
+    if (!s->last_bgsave_ok && now_ms - s->bgsave_started_ms <= 5000)
+        return;
     bool due = li.enabled && !li.failed && s->opts.wal_snapshot_threshold &&
                li.bytes_since_snapshot >= s->opts.wal_snapshot_threshold;
     uint64_t dirty = s->n.eng.stats.dirty;
-    /* As Redis, a failed BGSAVE is retried only after 5 seconds. */
-    bool may_retry = s->last_bgsave_ok || now_ms - s->bgsave_started_ms > 5000;
     for (int i = 0; i < s->opts.nsave && !due; i++)
         due = dirty >= (uint64_t)s->opts.save[i].changes && dirty > 0 &&
-              now_ms - s->n.eng.lastsave_ms >= s->opts.save[i].secs * 1000 && may_retry;
-    if (due)
+              now_ms - s->n.eng.lastsave_ms >= s->opts.save[i].secs * 1000;
+    if (due || s->bgsave_scheduled) {
+        s->bgsave_scheduled = false;
         start_bgsave(s);
+    }
 }
 
 static const char *load_snapshot_cb(void *ctx, const void *buf, size_t len)
@@ -687,21 +719,10 @@ static void log_opts(io_server *s, node_log_opts *lo)
 }
 
 /* CONFIG SET appendonly yes: a snapshot of what memory holds, then a new
- * log after it (the files of an earlier log are stale: removed first). */
+ * log after it (snapshot_durable removes the files of an earlier log: with
+ * the log off they are stale). */
 static const char *appendonly_on(io_server *s)
 {
-    DIR *d = opendir(GROUP_DIR);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 4 && !strcmp(de->d_name + l - 4, ".wal")) {
-            char path[300];
-            snprintf(path, sizeof(path), GROUP_DIR "/%s", de->d_name);
-            unlink(path);
-        }
-    }
-    if (d)
-        closedir(d);
     /* A snapshot being written in the background is of the state before:
      * the log starts from one taken now instead. */
     persist_snapshot_abort();
@@ -894,8 +915,11 @@ static void begin_shutdown(io_server *s)
     if (s->conns == NULL && !s->handles_closed) {
         s->handles_closed = true;
         /* Without a log, save points mean a snapshot at exit (Redis's
-         * "Saving the final RDB snapshot before exiting"). */
-        if (!node_log_enabled(&s->n) && s->opts.nsave > 0 && s->n.eng.stats.dirty > 0) {
+         * "Saving the final RDB snapshot before exiting"); SHUTDOWN SAVE
+         * asks for one, NOSAVE for none. */
+        int want = s->n.eng.shutdown_save; /* SHUTDOWN SAVE 1, NOSAVE -1 */
+        if (want > 0 || (want == 0 && !node_log_enabled(&s->n) && s->opts.nsave > 0 &&
+                         s->n.eng.stats.dirty > 0)) {
             persist_snapshot_abort();
             log_msg(LOG_NOTICE, "Saving the final snapshot before exiting", NULL);
             if (snapshot_cb(s, &s->n.eng, false, false) != NULL)
@@ -967,7 +991,7 @@ static bool save_set(engine *e, void *base, const char *v, size_t len, char *err
     for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
         char *end;
         long long x = strtoll(tok, &end, 10);
-        if (*end || x < 0 || n == 32) {
+        if (*end || x < (n % 2 ? 0 : 1) || n == 32) { /* seconds >= 1, changes >= 0 */
             snprintf(err, CONFIG_ERR_MAX, "Invalid save parameters");
             return false;
         }

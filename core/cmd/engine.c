@@ -384,6 +384,7 @@ bool engine_set_databases(engine *e, int n)
     for (int i = 0; i < n; i++) {
         db *d = engine_db(e, i);
         db_init(d, db_seed(e->data_seed));
+        d->keep_expired = &e->keep_expired;
         d->id = i;
         d->on_modified = on_modified;
         d->hook_ctx = e;
@@ -730,6 +731,7 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         return;
     if (now_ms > e->now_ms)
         e->now_ms = now_ms;
+    e->keep_expired = e->log_expiry && !(c->flags & CLIENT_FROM_LOG);
     db *d = engine_db(e, c->db);
     db_set_clock(d, now_ms);
     c->last_ms = now_ms;
@@ -844,12 +846,14 @@ void engine_tick(engine *e, int64_t now_ms)
         e->now_ms = now_ms;
     track_ops(e, now_ms);
     int loops = 4 + 4 * (int)e->cfg.active_expire_effort;
+    e->keep_expired = false;
+    int64_t expire_at = e->log_expiry && e->log_time < now_ms ? e->log_time : now_ms;
     /* Databases without keys with a TTL cost nothing here. */
     for (int i = 0; i < e->ndbs; i++) {
         db *d = engine_db(e, i);
         db_set_clock(d, now_ms);
         if (e->active_expire_enabled && db_expires_count(d))
-            e->stats.expired_by_cycle += db_active_expire(d, &e->rng, now_ms, loops);
+            e->stats.expired_by_cycle += db_active_expire(d, &e->rng, expire_at, loops);
         db_rehash_step(d, 100);
     }
     engine_block_timeouts(e, now_ms);

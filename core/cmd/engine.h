@@ -176,6 +176,7 @@ typedef struct engine {
 
     bool active_expire_enabled; /* DEBUG SET-ACTIVE-EXPIRE 0 turns the cycle off */
     bool shutdown_requested;    /* SHUTDOWN: the driver drains and exits */
+    int shutdown_save;          /* SHUTDOWN SAVE: 1, NOSAVE: -1, neither: 0 */
     bool kill_pending;          /* CLIENT KILL flagged clients: the driver closes them
                                  * and clears this */
     int64_t start_ms;    /* first time seen, for uptime */
@@ -184,6 +185,15 @@ typedef struct engine {
     uint64_t seed;
     uint64_t data_seed; /* seeds the databases' hash tables: part of the
                          * data (snapshots and log entries carry it) */
+    /* With a log, deleting an expired key is a change of the data that
+     * must happen at the same point of the log on every replay: so only
+     * commands applied from the log delete them (by their entry's time),
+     * and the expire cycle only deletes keys that expired by log_time (the
+     * last applied entry's time: every later entry runs at or after it).
+     * Other commands read an expired key as absent and leave it. */
+    bool log_expiry;
+    int64_t log_time;
+    bool keep_expired; /* what the databases' keep_expired points at */
 
     /* Set by the driver: INFO's extra fields and sections (NULL: none). */
     const struct info_provider *info;
@@ -207,10 +217,11 @@ typedef struct engine {
     bool (*config_rewrite)(void *ctx, struct engine *e, char *err);
     void *config_rewrite_ctx;
     /* SAVE and BGSAVE, done by the driver (it has the files): returns NULL
-     * once the snapshot is durable (SAVE) or its child started (BGSAVE), or
-     * the error to reply ("-ERR Background save already in progress").
-     * schedule: BGSAVE SCHEDULE (start once the running one ends). NULL
-     * hook: snapshots are not available. */
+     * once the snapshot is durable (SAVE) or its child started (BGSAVE), a
+     * status ("+Background saving scheduled": it starts later), or the
+     * error to reply ("-ERR Background save already in progress").
+     * schedule: start it once the running one ends rather than refuse
+     * (BGREWRITEAOF). NULL hook: snapshots are not available. */
     const char *(*snapshot)(void *ctx, struct engine *e, bool background, bool schedule);
     void *snapshot_ctx;
     /* CONFIG parameters beyond the core's (config_register). */

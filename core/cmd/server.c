@@ -75,7 +75,11 @@ static void snapshot_generic(cmd_ctx *x, bool background)
         reply_error(x, "snapshots are not available without a runtime");
         return;
     }
-    const char *r = e->snapshot(e->snapshot_ctx, e, background, schedule);
+    /* Redis schedules a BGSAVE only behind a child of another kind (an
+     * AOF rewrite); keel's children are all snapshots, so SCHEDULE changes
+     * nothing: behind one, BGSAVE is refused, as Redis refuses it. */
+    (void)schedule;
+    const char *r = e->snapshot(e->snapshot_ctx, e, background, false);
     if (r == NULL)
         reply_simple(x, background ? "Background saving started" : "OK");
     else if (r[0] == '+')
@@ -358,10 +362,11 @@ static const cmd_def memory_subcommands[] = {
     {0},
 };
 
-/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: keel has nothing to save
- * yet (no persistence in this build), so SAVE and NOSAVE are the same; the
- * driver stops accepting, flushes replies and exits 0. No reply on success:
- * the connection closes, as with Redis. */
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the driver stops
+ * accepting, answers what is in the log, flushes replies and exits 0; SAVE
+ * takes a snapshot first, NOSAVE skips the one save points would take (as
+ * Redis's final RDB). No reply on success: the connection closes, as with
+ * Redis. */
 static void shutdown_cmd(cmd_ctx *x)
 {
     bool abort_ = false, save = false, nosave = false;
@@ -388,6 +393,7 @@ static void shutdown_cmd(cmd_ctx *x)
         return;
     }
     x->eng->shutdown_requested = true;
+    x->eng->shutdown_save = save ? 1 : nosave ? -1 : 0;
     x->cl->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
@@ -413,8 +419,8 @@ static void debug_reload(cmd_ctx *x)
         int id = d->id;
         uint32_t clock = d->lru_clock;
         db_flush(d);
-        uint64_t seed = kprng_next(x->rng);
-        const char *err = codec_decode_db(d, img.data, img.len, seed);
+        /* The tables' seed stays the data's (engine_set_data_seed). */
+        const char *err = codec_decode_db(d, img.data, img.len, d->keys.seed);
         d->stats = stats;
         d->on_modified = hook;
         d->hook_ctx = hook_ctx;

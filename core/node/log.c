@@ -293,6 +293,16 @@ static bool run_exec_op(node *n, mp_rd *r, uint32_t nargs, client *cl, int64_t t
             argv[j] = mp_read_bin(r);
         if (r->bad)
             return false;
+        /* With nobody to answer, only the writes (and SELECT, which says
+         * where they go) matter; what else the transaction held (CONFIG
+         * SET, BGSAVE, CLIENT KILL...) happened when it was applied live
+         * and must not happen again. */
+        if (cl == l->detached) {
+            const cmd_entry *ce = engine_lookup(e, (int)argc, argv);
+            bool select = ce && ce->parent == NULL && !strcmp(ce->def->name, "select");
+            if (ce == NULL || (!(ce->def->flags & CMD_WRITE) && !select))
+                continue;
+        }
         engine_execute(e, cl, (int)argc, argv, t, &l->scratch);
     }
     engine_execute(e, cl, 1, &S_EXEC, t, out);
@@ -316,6 +326,7 @@ static bool apply_entry(node *n, const char *payload, size_t len, uint64_t index
     if (r.bad || (p && nops != np) || !engine_set_data_seed(e, data_seed))
         return false;
     seed_for(e, index, term);
+    e->keep_expired = false; /* an entry's commands delete what expired by its time */
     for (uint32_t k = 0; k < nops; k++) {
         uint32_t nargs = mp_read_array(&r);
         uint64_t dbid = mp_read_uint(&r);
@@ -362,6 +373,8 @@ static bool apply_entry(node *n, const char *payload, size_t len, uint64_t index
     l->applied_term = term;
     if ((uint64_t)t > l->last_time)
         l->last_time = (uint64_t)t;
+    if (t > e->log_time)
+        e->log_time = t;
     return true;
 }
 
@@ -381,11 +394,34 @@ static void pend_push(node_log *l, conn_id conn, uint8_t kind)
 }
 
 /* Seals the entry being built into a record of the filling batch. */
+static void seal_entry(node *n);
+
+static bool log_busy(const node_log *l) { return l->nops || l->qtail > l->qhead || l->inflight; }
+
 static void seal(node *n)
 {
+    if (n->log->nops > 0)
+        seal_entry(n);
+}
+
+/* With keys that have a TTL and no write for a second, an entry with no
+ * command carries the time forward, so that the expire cycle (which only
+ * deletes what expired by the last applied entry's time) goes on. */
+void node_log_tick(node *n)
+{
     node_log *l = n->log;
-    if (l->nops == 0)
+    if (!log_on(n) || l->failed || log_busy(l) || n->now_ms - n->eng.log_time < 1000)
         return;
+    for (int i = 0; i < n->eng.ndbs; i++)
+        if (db_expires_count(engine_db(&n->eng, i))) {
+            seal_entry(n);
+            return;
+        }
+}
+
+static void seal_entry(node *n)
+{
+    node_log *l = n->log;
     /* Only grows here: node_log_done walks the queue while applying, and
      * what it applies may seal (a big entry); it compacts before. */
     if (l->qtail == l->qcap) {
@@ -478,7 +514,6 @@ static void propose_serve(void *ctx, client *cl, int dbid, int argc, const resp_
     maybe_seal(n);
 }
 
-static bool log_busy(const node_log *l) { return l->nops || l->qtail > l->qhead || l->inflight; }
 
 bool node_log_barrier(const node *n, const node_conn *c)
 {
@@ -663,6 +698,8 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
     }
     l->o = *o;
     l->term = o->term;
+    l->failed = false; /* a new log, a new writer */
+    l->error[0] = '\0';
     bool resumed = false;
     if (rc && rc->started && rc->res.status != WAL_CORRUPT) {
         wal_fit fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
@@ -709,6 +746,9 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
     l->st.enabled = true;
     l->st.last_index = l->w.log.last;
     engine_set_serve_hook(&n->eng, propose_serve, n);
+    n->eng.log_expiry = true;
+    if (n->eng.log_time < n->now_ms && l->applied == l->snap_index)
+        n->eng.log_time = n->now_ms; /* nothing replayed: the log starts now */
     return true;
 }
 
@@ -724,6 +764,7 @@ bool node_log_stop(node *n)
         wal_batch_clear(&l->batch[i]);
     l->st.enabled = false;
     engine_set_serve_hook(&n->eng, NULL, NULL);
+    n->eng.log_expiry = false;
     return true;
 }
 
@@ -747,6 +788,7 @@ void node_log_get_info(const node *n, node_log_info *out)
     out->first_index = l->st.enabled ? l->w.log.first : 0;
     out->last_index = l->st.enabled ? l->w.log.last : 0;
     out->applied_index = l->applied;
+    out->applying = l->applying;
     out->applied_term = l->applied == l->snap_index && l->applied ? l->snap_term : l->applied_term;
     out->snapshot_index = l->snap_index;
     out->snapshot_term = l->snap_term;

@@ -434,6 +434,7 @@ void node_step(node *n, const node_event *ev)
     switch (ev->type) {
     case EV_TICK: {
         engine_tick(&n->eng, n->now_ms);
+        node_log_tick(n);
         tick_ctx t = {n};
         dict_for_each(&n->conns, tick_conn_cb, &t);
         break;

@@ -229,6 +229,8 @@ bool node_log_idle(const node *n);
 typedef struct node_log_info {
     bool enabled;
     bool failed;              /* a write or sync failed: writes are refused */
+    bool applying;            /* an entry is being applied (a snapshot now
+                               * would hold half of it) */
     const char *error;        /* why, when failed */
     uint64_t term;
     uint64_t first_index;     /* first entry the log holds */

@@ -28,6 +28,7 @@ bool node_log_barrier(const node *n, const node_conn *c);
 void node_log_done(node *n, const char *error);
 void node_log_free(node *n);
 void node_log_conn_gone(node *n, conn_id id);
+void node_log_tick(node *n);
 /* Redis's error for writes after the log failed, or NULL. */
 const char *node_log_refusal(const node *n);
 

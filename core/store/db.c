@@ -319,6 +319,8 @@ static void remove_entry(db *d, kentry *e)
 
 static void expire_entry(db *d, kentry *e)
 {
+    if (d->keep_expired && *d->keep_expired)
+        return;
     d->stats.expired++;
     modified(d, kentry_key(e), e->klen, DB_MOD_EXPIRED);
     remove_entry(d, e);

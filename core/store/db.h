@@ -86,6 +86,9 @@ typedef struct db {
     uint32_t lru_clock; /* seconds; set by db_set_clock, stamped on access */
     db_modified_fn *on_modified;
     void *hook_ctx;
+    /* Not NULL and true: an expired key reads as absent but is not deleted
+     * (a log decides when deletions happen; see engine.log_expiry). */
+    const bool *keep_expired;
     int id; /* the database number (SELECT), for the hook */
 } db;
 

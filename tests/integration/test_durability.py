@@ -631,6 +631,95 @@ class Durability(unittest.TestCase):
         c.close()
         self.stop_clean(s)
 
+    @keel_only
+    def test_bgsave_inside_a_logged_transaction(self):
+        # It starts once the entry is applied (Redis schedules a BGSAVE run
+        # inside EXEC); neither the snapshot nor the replay applies the
+        # transaction twice.
+        s = self.server()
+        c = s.conn()
+        self.assertEqual(c.cmd("MULTI"), b"+OK\r\n")
+        self.assertEqual(c.cmd("INCR", "x"), b"+QUEUED\r\n")
+        self.assertEqual(c.cmd("BGSAVE"), b"+QUEUED\r\n")
+        self.assertEqual(c.cmd("EXEC"), b"*2\r\n:1\r\n+Background saving scheduled\r\n")
+        wait_until(lambda: info(c)["rdb_saves"] == "1" and info(c)["rdb_bgsave_in_progress"] == "0",
+                   30, what="the scheduled BGSAVE")
+        self.assertEqual(cmd(c, "INCR", "y"), 1)
+        c.close()
+        for _ in range(2):
+            s.crash()
+            s = self.server()
+            c = s.conn()
+            self.assertEqual(cmd(c, "GET", "x"), b"1")
+            self.assertEqual(cmd(c, "GET", "y"), b"1")
+            c.close()
+        self.stop_clean(s)
+
+    @keel_only
+    def test_spop_after_debug_reload_replays(self):
+        s = self.server()
+        c = s.conn()
+        members = [b"m%d" % i for i in range(200)]
+        self.assertEqual(cmd(c, "SADD", "s", *members), 200)
+        self.assertEqual(c.cmd("DEBUG", "RELOAD"), b"+OK\r\n")
+        popped = [cmd(c, "SPOP", "s") for _ in range(5)]
+        left = set(cmd(c, "SMEMBERS", "s"))
+        c.close()
+        s.crash()
+        s = self.server()
+        c = s.conn()
+        self.assertEqual(set(cmd(c, "SMEMBERS", "s")), left)
+        for m in popped:
+            self.assertEqual(cmd(c, "SISMEMBER", "s", m), 0, m)
+        c.close()
+        self.stop_clean(s)
+
+    @keel_only
+    def test_a_snapshot_without_the_log_supersedes_an_old_log(self):
+        s = self.server()
+        c = s.conn()
+        self.assertEqual(c.cmd("SET", "a", "1"), b"+OK\r\n")
+        self.assertEqual(c.cmd("SAVE"), b"+OK\r\n")
+        self.assertEqual(cmd(c, "INCR", "a"), 2)  # in the log only
+        c.close()
+        self.stop_clean(s)
+        s = self.server("--appendonly", "no")  # loads the snapshot: a = 1
+        c = s.conn()
+        self.assertEqual(cmd(c, "GET", "a"), b"1")
+        self.assertEqual(c.cmd("SET", "a", "10"), b"+OK\r\n")
+        self.assertEqual(c.cmd("SAVE"), b"+OK\r\n")
+        c.close()
+        self.stop_clean(s)
+        s = self.server()
+        c = s.conn()
+        self.assertEqual(cmd(c, "GET", "a"), b"10", "the old log's INCR replayed on the newer snapshot")
+        c.close()
+        self.stop_clean(s)
+
+    @keel_only
+    def test_a_new_log_after_a_failed_one_takes_writes(self):
+        s = self.server(env={"KEEL_WAL_FAULT": "enospc-after:2000"})
+        c = s.conn()
+        refused = None
+        for i in range(200):
+            r = c.cmd("SET", "k%d" % i, "x" * 50)
+            if r.startswith(b"-MISCONF"):
+                refused = i
+                break
+        self.assertIsNotNone(refused, "the fault never hit")
+        self.assertEqual(c.cmd("CONFIG", "SET", "appendonly", "no"), b"+OK\r\n")
+        self.assertEqual(c.cmd("CONFIG", "SET", "appendonly", "yes"), b"+OK\r\n")
+        self.assertEqual(info(c)["aof_last_write_status"], "ok")
+        self.assertEqual(c.cmd("SET", "after", "1"), b"+OK\r\n")
+        c.close()
+        s.crash()
+        s = self.server()
+        c = s.conn()
+        self.assertEqual(cmd(c, "GET", "after"), b"1")
+        self.assertEqual(cmd(c, "GET", "k0"), b"x" * 50)
+        c.close()
+        self.stop_clean(s)
+
     def test_snapshot_threshold_bounds_the_log(self):
         threshold = 256 * 1024
         s = self.server("--wal-snapshot-threshold", str(threshold))

@@ -529,3 +529,54 @@ Test(node_log, a_serve_lost_with_the_log_leaves_the_client_blocked)
     expect(&r, a, "*-1\r\n");
     rig_free(&r);
 }
+
+/* A read after a key's deadline must not delete it while an entry from
+ * before the deadline (which still sees the key) waits to be applied: the
+ * replay would otherwise disagree with what was answered. */
+Test(node_log, expiry_follows_the_log_not_the_readers_clock)
+{
+    rig r;
+    rig_start(&r, 14);
+    conn_id a = open_conn(&r), b = open_conn(&r);
+    feed(&r, a, "SET k v PX 100\r\n");
+    settle(&r);
+    expect(&r, a, "+OK\r\n");
+    now += 50;
+    feed(&r, a, "APPEND k x\r\n"); /* its entry's time: before the deadline */
+    now += 100;
+    feed(&r, b, "GET k\r\n");
+    expect(&r, b, "$-1\r\n"); /* expired for a reader... */
+    done(&r, NULL);
+    expect(&r, a, ":2\r\n"); /* ...but still there for the entry before */
+    rig rr;
+    replay(&r, &rr, NULL);
+    char *d1 = digest(&r), *d2 = digest(&rr);
+    cr_assert_str_eq(d1, d2);
+    free(d1);
+    free(d2);
+    rig_free(&rr);
+    rig_free(&r);
+}
+
+/* With keys that have a TTL and no writes, an empty entry moves the log's
+ * time on a second later, and the expire cycle then deletes what expired. */
+Test(node_log, idle_log_time_moves_on_for_the_expire_cycle)
+{
+    rig r;
+    rig_start(&r, 15);
+    conn_id a = open_conn(&r);
+    feed(&r, a, "SET k v PX 10\r\nSET keep v\r\n");
+    settle(&r);
+    take(&r, a);
+    now += 500;
+    step(&r, (node_event){.type = EV_TICK});
+    cr_assert(!r.out, "no time entry within a second of the last write");
+    cr_assert_eq(db_size(engine_db(&r.n.eng, 0)), 2, "k expired but the log's time is before that");
+    now += 1000;
+    step(&r, (node_event){.type = EV_TICK});
+    cr_assert(r.out, "a time entry");
+    done(&r, NULL);
+    step(&r, (node_event){.type = EV_TICK});
+    cr_assert_eq(db_size(engine_db(&r.n.eng, 0)), 1, "the expire cycle deleted k");
+    rig_free(&r);
+}
