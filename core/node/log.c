@@ -495,6 +495,8 @@ bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const
         op_begin(l, cl->db, (uint32_t)argc);
         op_args(l, argc, argv);
         pend_push(l, c->id, OP_CMD);
+        const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);
+        c->blocking_proposed = ce && (ce->def->flags & CMD_BLOCKING);
     }
     c->unapplied++;
     l->st.commands++;

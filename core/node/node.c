@@ -281,8 +281,11 @@ static void close_killed_cb(void *ctx, dict_node *d)
 static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
 {
     engine_route rt = engine_route_command(&n->eng, c->cl, cmd->argc, cmd->argv, now_ms);
+    if (c->unapplied > 0 && (rt == ROUTE_RUN || c->blocking_proposed))
+        return -1;
+    c->blocking_proposed = false;
     if (rt == ROUTE_RUN)
-        return c->unapplied > 0 ? -1 : 0;
+        return 0;
     if (node_log_barrier(n, c))
         return -1;
     const char *refusal = node_log_refusal(n);

@@ -15,6 +15,8 @@ struct node_conn {
     bool paused;           /* stopped at the pause mark with input left */
     int64_t soft_since_ms; /* when output first went over the soft limit, -1 if not */
     uint32_t unapplied;    /* its proposals not applied yet: its other commands wait */
+    bool blocking_proposed; /* a blocking command is among them: even its
+                             * writes wait (it may block when applied) */
 };
 
 node_conn *node_find_conn(node *n, conn_id id);

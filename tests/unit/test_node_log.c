@@ -580,3 +580,22 @@ Test(node_log, idle_log_time_moves_on_for_the_expire_cycle)
     cr_assert_eq(db_size(engine_db(&r.n.eng, 0)), 1, "the expire cycle deleted k");
     rig_free(&r);
 }
+
+/* Writes pipelined after a blocking command wait for it: if it blocks
+ * when applied, they run (and answer) only once it is served. */
+Test(node_log, writes_after_a_blocking_command_wait_for_it)
+{
+    rig r;
+    rig_start(&r, 16);
+    conn_id a = open_conn(&r), b = open_conn(&r);
+    feed(&r, a, "BLPOP q 0\r\nSET after 1\r\n");
+    settle(&r);
+    expect(&r, a, ""); /* blocked; SET not run */
+    feed(&r, b, "GET after\r\n");
+    expect(&r, b, "$-1\r\n");
+    feed(&r, b, "RPUSH q x\r\n");
+    settle(&r);
+    expect(&r, b, ":1\r\n");
+    expect(&r, a, "*2\r\n$1\r\nq\r\n$1\r\nx\r\n+OK\r\n");
+    rig_free(&r);
+}
