@@ -209,6 +209,11 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
             o->appendfsync = PERSIST_FSYNC_NO;
         else
             return "argument(s) must be one of the following: always, everysec, no";
+    } else if (!strcasecmp(name, "aof-use-rdb-preamble")) {
+        /* Redis's files have it; a keel log always starts from a snapshot. */
+        WANT(1);
+        if (parse_bool(argv[1]) < 0)
+            return "argument must be 'yes' or 'no'";
     } else if (!strcasecmp(name, "wal-repair-corrupt")) {
         WANT(1);
         int b = parse_bool(argv[1]);

@@ -479,6 +479,7 @@ static void on_connection(uv_stream_t *listener, int status)
 /* Durability: the log's writer, snapshots (docs/durability.md) */
 
 static void begin_shutdown(io_server *s);
+static void finish_log_off(io_server *s);
 static const char *start_bgsave(io_server *s);
 static void remove_segments(void);
 
@@ -493,6 +494,7 @@ static void on_log_done(void *ctx, const char *error)
     node_event ev = {.type = EV_LOG_DONE, .now_ms = io_wall_ms(), .log_error = error};
     node_step(&s->n, &ev);
     process_actions(s);
+    finish_log_off(s);
     if (s->bgsave_scheduled && !persist_snapshot_in_progress() && !s->shutting_down) {
         s->bgsave_scheduled = false;
         start_bgsave(s);
@@ -723,6 +725,9 @@ static void log_opts(io_server *s, node_log_opts *lo)
  * the log off they are stale). */
 static const char *appendonly_on(io_server *s)
 {
+    finish_log_off(s);
+    if (node_log_closing(&s->n))
+        return "the write-ahead log is still being turned off (writes in flight): try again";
     /* A snapshot being written in the background is of the state before:
      * the log starts from one taken now instead. */
     persist_snapshot_abort();
@@ -746,16 +751,23 @@ static const char *appendonly_on(io_server *s)
     return NULL;
 }
 
-/* CONFIG SET appendonly no: only when nothing is in flight. */
-static const char *appendonly_off(io_server *s)
+/* CONFIG SET appendonly no: writes run at once from now on; the log is
+ * closed once what is in it is written and applied (finish_log_off). */
+static void finish_log_off(io_server *s)
 {
-    if (!node_log_stop(&s->n))
-        return "the write-ahead log has writes in flight: try again";
+    if (!node_log_closing(&s->n) || !node_log_idle(&s->n) || !node_log_stop(&s->n))
+        return;
     char err[256];
     if (s->writer && !persist_writer_close(s->writer, err, sizeof(err)))
         log_msg(LOG_WARNING, "the log was not synced when turned off", "error=\"%s\"", err);
     s->writer = NULL;
     log_msg(LOG_NOTICE, "write-ahead log turned off", NULL);
+}
+
+static const char *appendonly_off(io_server *s)
+{
+    node_log_close(&s->n);
+    finish_log_off(s);
     return NULL;
 }
 
@@ -1370,6 +1382,23 @@ static void on_http(void *ctx, const http_req *req, http_response *resp)
 
 /* CONFIG REWRITE: the defaults to compare with come from an engine and a
  * runtime table built with nothing configured. */
+/* The runtime parameters' values as the options give them (CONFIG
+ * REWRITE compares against those of the default options). */
+static struct rt_config rt_from_opts(const io_server_opts *o, int port, int loglevel)
+{
+    return (struct rt_config){
+        .maxclients = (long long)o->lim.maxclients,
+        .timeout_s = o->lim.idle_timeout_ms / 1000,
+        .tcp_keepalive_s = o->tcp_keepalive_s,
+        .port = port,
+        .http_port = o->http_port,
+        .query_max = (long long)o->lim.resp.query_max,
+        .loglevel = loglevel,
+        .protected_mode = o->lim.protected_mode,
+        .aof_use_rdb_preamble = true,
+    };
+}
+
 static bool config_rewrite_cb(void *ctx, engine *e, char *err)
 {
     io_server *s = ctx;
@@ -1382,16 +1411,7 @@ static bool config_rewrite_cb(void *ctx, engine *e, char *err)
         abort();
     io_server_opts_default(&d->opts);
     engine_init(&d->n.eng, 1, 0);
-    d->rt = (struct rt_config){
-        .maxclients = (long long)d->opts.lim.maxclients,
-        .timeout_s = d->opts.lim.idle_timeout_ms / 1000,
-        .tcp_keepalive_s = d->opts.tcp_keepalive_s,
-        .port = d->opts.port,
-        .http_port = d->opts.http_port,
-        .query_max = (long long)d->opts.lim.resp.query_max,
-        .loglevel = LOG_NOTICE,
-        .protected_mode = d->opts.lim.protected_mode,
-    };
+    d->rt = rt_from_opts(&d->opts, d->opts.port, LOG_NOTICE);
     config_register(&d->n.eng, runtime_configs, &d->rt);
     bool ok = keel_config_rewrite(s->opts.config_file, e, &d->n.eng, err, CONFIG_ERR_MAX);
     engine_free(&d->n.eng);
@@ -1490,17 +1510,7 @@ int io_server_run(const io_server_opts *o)
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 
     s->bound_port = bound_port;
-    s->rt = (struct rt_config){
-        .maxclients = (long long)o->lim.maxclients,
-        .timeout_s = o->lim.idle_timeout_ms / 1000,
-        .tcp_keepalive_s = o->tcp_keepalive_s,
-        .port = bound_port,
-        .http_port = o->http_port,
-        .query_max = (long long)o->lim.resp.query_max,
-        .loglevel = log_get_level(),
-        .protected_mode = o->lim.protected_mode,
-        .aof_use_rdb_preamble = true,
-    };
+    s->rt = rt_from_opts(o, bound_port, log_get_level());
     config_register(&s->n.eng, runtime_configs, &s->rt);
     s->info = (info_provider){.ctx = s, .fields = info_fields};
     s->n.eng.info = &s->info;

@@ -55,6 +55,7 @@ struct node_log {
     uint64_t snap_index, snap_term;
     conn_id barrier; /* a watched EXEC waiting for the log to drain */
     bool applying;   /* inside node_log_done's apply loop */
+    bool closing;    /* node_log_close: no new proposals; stop when drained */
     bool failed;
     char error[160];
     char replay_error[256];
@@ -754,6 +755,17 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
     return true;
 }
 
+void node_log_close(node *n)
+{
+    if (log_on(n)) {
+        n->log->closing = true;
+        /* Writes run at once now: so are blocked clients served. */
+        engine_set_serve_hook(&n->eng, NULL, NULL);
+    }
+}
+
+bool node_log_closing(const node *n) { return log_on(n) && n->log->closing; }
+
 bool node_log_stop(node *n)
 {
     node_log *l = n->log;
@@ -765,6 +777,7 @@ bool node_log_stop(node *n)
     for (int i = 0; i < 2; i++)
         wal_batch_clear(&l->batch[i]);
     l->st.enabled = false;
+    l->closing = false;
     engine_set_serve_hook(&n->eng, NULL, NULL);
     n->eng.log_expiry = false;
     return true;

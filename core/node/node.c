@@ -280,6 +280,8 @@ static void close_killed_cb(void *ctx, dict_node *d)
  * refused because the log failed), 0 when it runs now. */
 static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
 {
+    if (node_log_closing(n))
+        return c->unapplied > 0 ? -1 : 0;
     engine_route rt = engine_route_command(&n->eng, c->cl, cmd->argc, cmd->argv, now_ms);
     if (c->unapplied > 0 && (rt == ROUTE_RUN || c->blocking_proposed))
         return -1;

@@ -208,8 +208,13 @@ void node_log_replay(void *node_ctx, const wal_record *r, const wal_visit *v);
  * after the snapshot). */
 bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap);
 
-/* Turns the log off (CONFIG SET appendonly no): false, nothing changed,
- * while writes are in it. node_log_start turns it on again (a new log). */
+/* Turns the log off (CONFIG SET appendonly no). node_log_close: from now
+ * on writes run at once (each client's after its own logged ones); what is
+ * in the log drains as usual. node_log_stop: once node_log_idle, frees the
+ * writer state (false, nothing changed, before). node_log_start turns it
+ * on again (a new log). */
+void node_log_close(node *n);
+bool node_log_closing(const node *n);
 bool node_log_stop(node *n);
 
 /* node_log_start succeeded: writes go through the log. */

@@ -599,3 +599,29 @@ Test(node_log, writes_after_a_blocking_command_wait_for_it)
     expect(&r, a, "*2\r\n$1\r\nq\r\n$1\r\nx\r\n+OK\r\n");
     rig_free(&r);
 }
+
+/* CONFIG SET appendonly no with writes in the log: they drain as usual;
+ * new writes run at once, a client's only after its own logged ones. */
+Test(node_log, closing_the_log_drains_it_and_runs_new_writes_at_once)
+{
+    rig r;
+    rig_start(&r, 17);
+    conn_id a = open_conn(&r), b = open_conn(&r);
+    feed(&r, a, "SET x 1\r\n");
+    cr_assert(r.out);
+    node_log_close(&r.n);
+    cr_assert(!node_log_stop(&r.n), "not while a batch is out");
+    feed(&r, b, "SET y 2\r\n"); /* b has nothing logged: runs now */
+    expect(&r, b, "+OK\r\n");
+    feed(&r, a, "SET x 3\r\n"); /* waits behind a's logged SET */
+    expect(&r, a, "");
+    done(&r, NULL);
+    expect(&r, a, "+OK\r\n+OK\r\n");
+    cr_assert(!r.out, "nothing new was logged");
+    cr_assert(node_log_idle(&r.n));
+    cr_assert(node_log_stop(&r.n));
+    cr_assert(!node_log_enabled(&r.n));
+    feed(&r, b, "MGET x y\r\n");
+    expect(&r, b, "*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
+    rig_free(&r);
+}
