@@ -175,26 +175,11 @@ static bool is_tmp(const char *name) { return ends_with(name, ".tmp"); }
 /* "snapshot-<index:20>-<term:20>.snap": names sort as (index, term). */
 #define SNAP_NAME_LEN 55u
 
-static bool digits20(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 20; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 static bool snap_name_parse(const char *name, uint64_t *index, uint64_t *term)
 {
     return strlen(name) == SNAP_NAME_LEN && memcmp(name, "snapshot-", 9) == 0 &&
-           digits20(name + 9, index) && name[29] == '-' && digits20(name + 30, term) &&
-           strcmp(name + 50, ".snap") == 0;
+           wal_parse_digits20(name + 9, index) && name[29] == '-' &&
+           wal_parse_digits20(name + 30, term) && strcmp(name + 50, ".snap") == 0;
 }
 
 static bool is_snap(const char *name)

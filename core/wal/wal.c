@@ -187,8 +187,7 @@ void wal_segment_name(char out[WAL_NAME_SIZE], uint64_t seq, uint64_t first_inde
              (unsigned long long)first_index);
 }
 
-/* 20 decimal digits that fit in 64 bits. */
-static bool parse_u64_20(const char *s, uint64_t *out)
+bool wal_parse_digits20(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     for (int i = 0; i < 20; i++) {
@@ -207,7 +206,7 @@ bool wal_segment_name_parse(const char *name, uint64_t *seq, uint64_t *first_ind
 {
     if (strlen(name) != WAL_NAME_LEN || name[20] != '-' || strcmp(name + 41, ".wal") != 0)
         return false;
-    return parse_u64_20(name, seq) && parse_u64_20(name + 21, first_index);
+    return wal_parse_digits20(name, seq) && wal_parse_digits20(name + 21, first_index);
 }
 
 uint64_t wal_segment_salt(uint64_t salt_seed, uint32_t group, uint64_t seq, uint64_t first_index)

@@ -231,6 +231,10 @@ wal_reason wal_segment_header_decode(const void *buf, size_t len, wal_segment_he
 /* Writes "<seq>-<first index>.wal" (WAL_NAME_LEN chars and a NUL) to out. */
 void wal_segment_name(char out[WAL_NAME_SIZE], uint64_t seq, uint64_t first_index);
 
+/* The 20 decimal digits at s (file names: segments, snapshots), when they
+ * fit in 64 bits. */
+bool wal_parse_digits20(const char *s, uint64_t *out);
+
 /* Parses a segment file name (a base name, no directory). Returns false
  * unless it is exactly 20 digits, '-', 20 digits, ".wal" and both numbers
  * fit in 64 bits. */
