@@ -488,7 +488,9 @@ static void on_log_done(void *ctx, const char *error)
     io_server *s = ctx;
     if (error && !s->log_failed_logged) {
         s->log_failed_logged = true;
-        log_msg(LOG_WARNING, "write-ahead log write failed: write commands are refused until restart",
+        log_msg(LOG_WARNING,
+                "write-ahead log write failed: write commands are refused until restart "
+                "(or a new log: CONFIG SET appendonly no, then yes)",
                 "error=\"%s\"", error);
     }
     node_event ev = {.type = EV_LOG_DONE, .now_ms = io_wall_ms(), .log_error = error};
@@ -744,6 +746,7 @@ static const char *appendonly_on(io_server *s)
         node_log_stop(&s->n);
         return "cannot start the log writer thread";
     }
+    s->log_failed_logged = false; /* a new log: its own failures are news */
     node_log_info li;
     node_log_get_info(&s->n, &li);
     log_msg(LOG_NOTICE, "write-ahead log turned on", "snapshot_index=%llu",
