@@ -95,6 +95,7 @@ struct io_server {
     bool last_bgsave_ok;
     int64_t bgsave_started_ms, last_bgsave_secs;
     uint64_t dirty_at_fork;
+    uint64_t log_bytes_at_fork; /* the log's bytes when the snapshot's state was taken */
     uint64_t snapshots_done;
     double recovery_secs;
     persist_recovered recovered;
@@ -515,7 +516,7 @@ static void snap_encode(void *ctx, kbuf *out)
 /* A snapshot at index is durable: the log before it can go. */
 static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
 {
-    node_snapshot_done(&s->n, index, term, io_wall_ms());
+    node_snapshot_done(&s->n, index, term, s->log_bytes_at_fork, io_wall_ms());
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
@@ -566,12 +567,16 @@ static void on_bgsave_done(void *ctx, bool ok, uint64_t index, uint64_t term, co
     }
 }
 
+/* What a snapshot taken now covers; notes the log's size and the change
+ * count at this point (what comes after counts for the next one). */
 static void snapshot_point(io_server *s, uint64_t *index, uint64_t *term)
 {
     node_log_info li;
     node_log_get_info(&s->n, &li);
     *index = li.applied_index;
     *term = li.applied_term;
+    s->log_bytes_at_fork = li.bytes;
+    s->dirty_at_fork = s->n.eng.stats.dirty;
 }
 
 static const char *start_bgsave(io_server *s)
@@ -585,7 +590,6 @@ static const char *start_bgsave(io_server *s)
     }
     uint64_t index, term;
     snapshot_point(s, &index, &term);
-    s->dirty_at_fork = s->n.eng.stats.dirty;
     int r = persist_snapshot_fork(&s->loop, GROUP_DIR, index, term, snap_encode, s, on_bgsave_done);
     if (r < 0) {
         log_msg(LOG_WARNING, "Can't save in background", "error=\"%s\"", strerror(-r));
@@ -623,9 +627,9 @@ static const char *snapshot_cb(void *ctx, engine *e, bool background, bool sched
     }
     kbuf buf = KBUF_INIT;
     uint64_t index, term;
+    snapshot_point(s, &index, &term);
     node_snapshot_encode(&s->n, &buf, &index, &term);
     char err[256];
-    s->dirty_at_fork = s->n.eng.stats.dirty;
     bool ok = persist_snapshot_write(GROUP_DIR, index, term, buf.data, buf.len, err, sizeof(err));
     kbuf_free(&buf);
     if (!ok) {

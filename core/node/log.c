@@ -55,6 +55,7 @@ struct node_log {
     uint64_t snap_index, snap_term;
     conn_id barrier; /* a watched EXEC waiting for the log to drain */
     bool applying;   /* inside node_log_done's apply loop */
+    uint64_t snap_bytes; /* st.bytes when the newest snapshot's state was taken */
     bool closing;    /* node_log_close: no new proposals; stop when drained */
     bool failed;
     char error[160];
@@ -552,7 +553,6 @@ void node_log_flush(node *n)
     l->out_last = l->w.log.last;
     l->st.batches++;
     l->st.bytes += b->buf.len;
-    l->st.bytes_since_snapshot += b->buf.len;
     node_emit(n, ACT_LOG_WRITE, 0);
 }
 
@@ -803,6 +803,7 @@ void node_log_get_info(const node *n, node_log_info *out)
     out->first_index = l->st.enabled ? l->w.log.first : 0;
     out->last_index = l->st.enabled ? l->w.log.last : 0;
     out->applied_index = l->applied;
+    out->bytes_since_snapshot = l->st.bytes - l->snap_bytes;
     out->applying = l->applying;
     out->applied_term = l->applied == l->snap_index && l->applied ? l->snap_term : l->applied_term;
     out->snapshot_index = l->snap_index;
@@ -902,14 +903,16 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
     return NULL;
 }
 
-void node_snapshot_done(node *n, uint64_t index, uint64_t term, int64_t now_ms)
+void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
+                        int64_t now_ms)
 {
     node_log *l = log_get(n);
     if (index >= l->snap_index) {
         l->snap_index = index;
         l->snap_term = term;
     }
-    l->st.bytes_since_snapshot = 0;
+    if (log_bytes > l->snap_bytes)
+        l->snap_bytes = log_bytes;
     n->eng.lastsave_ms = now_ms;
     if (l->st.enabled)
         wal_writer_roll(&l->w);

@@ -259,7 +259,10 @@ void node_log_get_info(const node *n, node_log_info *out);
 void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term);
 
 /* A snapshot covering up to index is durable (the driver may then delete
- * the segments before wal_first_needed(index)). */
-void node_snapshot_done(node *n, uint64_t index, uint64_t term, int64_t now_ms);
+ * the segments before wal_first_needed(index)). log_bytes: the log's
+ * `bytes` when the snapshot's state was taken (at the fork): what was
+ * written since still counts towards the next automatic snapshot. */
+void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
+                        int64_t now_ms);
 
 #endif

@@ -625,3 +625,27 @@ Test(node_log, closing_the_log_drains_it_and_runs_new_writes_at_once)
     expect(&r, b, "*2\r\n$1\r\n3\r\n$1\r\n2\r\n");
     rig_free(&r);
 }
+
+/* What is written while a snapshot is being taken counts towards the next
+ * automatic one: bytes since the snapshot's point, not since it was done. */
+Test(node_log, bytes_since_snapshot_count_from_the_snapshot_point)
+{
+    rig r;
+    rig_start(&r, 18);
+    conn_id a = open_conn(&r);
+    feed(&r, a, "SET k 1\r\n");
+    settle(&r);
+    node_log_info at;
+    node_log_get_info(&r.n, &at); /* the fork */
+    feed(&r, a, "SET k 2\r\n");
+    settle(&r);
+    node_log_info mid;
+    node_log_get_info(&r.n, &mid);
+    node_snapshot_done(&r.n, at.applied_index, at.applied_term, at.bytes, now);
+    node_log_info after;
+    node_log_get_info(&r.n, &after);
+    cr_assert_eq(after.snapshot_index, at.applied_index);
+    cr_assert_eq(after.bytes_since_snapshot, mid.bytes - at.bytes);
+    cr_assert_gt(after.bytes_since_snapshot, 0);
+    rig_free(&r);
+}
