@@ -20,9 +20,9 @@
  * status is that of the second check. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/wal/wal.h"
+#include "io/persist.h"
 
 #define EXIT_USAGE 3
 
@@ -146,41 +147,10 @@ static bool collect(seg_list *l, const char *path)
 /* Reads a whole file. Returns false (and says why) on error. */
 static bool read_file(const char *path, char **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        fprintf(stderr, "keel-check-wal: %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        fprintf(stderr, "keel-check-wal: %s: %s\n", path, strerror(errno));
-        close(fd);
-        return false;
-    }
-    size_t size = (size_t)st.st_size;
-    char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        fprintf(stderr, "keel-check-wal: %s: out of memory for %zu bytes\n", path, size);
-        close(fd);
-        return false;
-    }
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            fprintf(stderr, "keel-check-wal: %s: %s\n", path, r < 0 ? strerror(errno) : "short read");
-            free(buf);
-            close(fd);
-            return false;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    *data = buf;
-    *len = size;
-    return true;
+    int e = persist_read_file(path, data, len);
+    if (e)
+        fprintf(stderr, "keel-check-wal: %s: %s\n", path, strerror(e));
+    return e == 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -338,97 +308,44 @@ static outcome check(const seg_list *l, const options *o)
 /* ------------------------------------------------------------------------ */
 /* Fixing                                                                   */
 
-static bool fsync_dir_of(const char *path)
+/* The directory path is in (for the syncs that make a new name or a
+ * removal durable). */
+static void dir_of(const char *path, char out[PATH_MAX])
 {
-    char *copy = strdup(path);
-    if (!copy)
-        return false;
-    const char *dir = dirname(copy);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    bool ok = fd >= 0 && fsync(fd) == 0;
-    if (fd >= 0)
-        close(fd);
-    if (!ok)
-        fprintf(stderr, "keel-check-wal: fsync of directory %s: %s\n", dir, strerror(errno));
-    free(copy);
-    return ok;
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof(copy), "%s", path);
+    snprintf(out, PATH_MAX, "%s", dirname(copy));
 }
 
 /* Saves bytes [from, end) of path to a new file path<suffix>[.N] and syncs
  * it. Prints where; returns false on any error. */
 static bool save_tail(const char *path, uint64_t from, const char *suffix)
 {
-    char *data;
-    size_t len;
-    if (!read_file(path, &data, &len))
-        return false;
-    if (from > len)
-        from = len;
-    size_t n = strlen(path) + strlen(suffix) + 16;
-    char *out = malloc(n);
-    if (!out) {
-        free(data);
-        return false;
-    }
-    int fd = -1;
-    for (int k = 0; k < 1000 && fd < 0; k++) {
-        if (k == 0)
-            snprintf(out, n, "%s%s", path, suffix);
-        else
-            snprintf(out, n, "%s%s.%d", path, suffix, k);
-        fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    bool ok = fd >= 0;
-    const char *p = data + from;
-    size_t left = len - (size_t)from;
-    while (ok && left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            ok = false;
-            break;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (ok && fsync(fd) != 0)
-        ok = false;
-    if (!ok)
-        fprintf(stderr, "keel-check-wal: saving to %s: %s\n", out, strerror(errno));
+    char dir[PATH_MAX], saved[PATH_MAX] = "";
+    uint64_t bytes = 0;
+    dir_of(path, dir);
+    int e = persist_save_tail(dir, path, from, suffix, saved, &bytes);
+    if (e)
+        fprintf(stderr, "keel-check-wal: saving %s%s: %s\n", path, suffix, strerror(e));
     else
-        printf("saved %zu bytes of %s to %s\n", len - (size_t)from, path, out);
-    if (fd >= 0)
-        close(fd);
-    if (ok)
-        ok = fsync_dir_of(out);
-    free(out);
-    free(data);
-    return ok;
+        printf("saved %" PRIu64 " bytes of %s to %s\n", bytes, path, saved);
+    return e == 0;
 }
 
 /* Cuts path to len bytes (0: removes it). */
 static bool cut(const char *path, uint64_t len)
 {
-    if (len == 0) {
-        if (unlink(path) != 0) {
-            fprintf(stderr, "keel-check-wal: removing %s: %s\n", path, strerror(errno));
-            return false;
-        }
+    char dir[PATH_MAX];
+    dir_of(path, dir);
+    int e = persist_cut_file(dir, path, len);
+    if (e)
+        fprintf(stderr, "keel-check-wal: %s %s: %s\n", len ? "cutting" : "removing", path,
+                strerror(e));
+    else if (len == 0)
         printf("removed %s\n", path);
-        return fsync_dir_of(path);
-    }
-    int fd = open(path, O_WRONLY);
-    bool ok = fd >= 0 && ftruncate(fd, (off_t)len) == 0 && fsync(fd) == 0;
-    if (!ok)
-        fprintf(stderr, "keel-check-wal: cutting %s: %s\n", path, strerror(errno));
     else
         printf("cut %s to %" PRIu64 " bytes\n", path, len);
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    return e == 0;
 }
 
 static bool fix_torn(const seg_list *l, const outcome *o)

@@ -67,6 +67,16 @@ static int parse_bool(const char *s)
     return -1;
 }
 
+/* A yes/no directive into *out: NULL, or Redis's error. */
+static const char *set_bool(const char *s, bool *out)
+{
+    int b = parse_bool(s);
+    if (b < 0)
+        return "argument must be 'yes' or 'no'";
+    *out = b == 1;
+    return NULL;
+}
+
 static const char *keep(keel_config *cfg, const char *s)
 {
     if (cfg->nstrings == (int)(sizeof(cfg->strings) / sizeof(cfg->strings[0])))
@@ -189,37 +199,24 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
             return "keel-server runs in the foreground: use your service manager (daemonize no)";
     } else if (!strcasecmp(name, "protected-mode")) {
         WANT(1);
-        int b = parse_bool(argv[1]);
-        if (b < 0)
-            return "argument must be 'yes' or 'no'";
-        o->lim.protected_mode = b == 1;
+        return set_bool(argv[1], &o->lim.protected_mode);
     } else if (!strcasecmp(name, "appendonly")) {
         WANT(1);
-        int b = parse_bool(argv[1]);
-        if (b < 0)
-            return "argument must be 'yes' or 'no'";
-        o->appendonly = b == 1;
+        return set_bool(argv[1], &o->appendonly);
     } else if (!strcasecmp(name, "appendfsync")) {
         WANT(1);
-        if (!strcasecmp(argv[1], "always"))
-            o->appendfsync = PERSIST_FSYNC_ALWAYS;
-        else if (!strcasecmp(argv[1], "everysec"))
-            o->appendfsync = PERSIST_FSYNC_EVERYSEC;
-        else if (!strcasecmp(argv[1], "no"))
-            o->appendfsync = PERSIST_FSYNC_NO;
-        else
+        int mode = persist_fsync_parse(argv[1], strlen(argv[1]));
+        if (mode < 0)
             return "argument(s) must be one of the following: always, everysec, no";
+        o->appendfsync = mode;
     } else if (!strcasecmp(name, "aof-use-rdb-preamble")) {
         /* Redis's files have it; a keel log always starts from a snapshot. */
         WANT(1);
-        if (parse_bool(argv[1]) < 0)
-            return "argument must be 'yes' or 'no'";
+        bool ignored;
+        return set_bool(argv[1], &ignored);
     } else if (!strcasecmp(name, "wal-repair-corrupt")) {
         WANT(1);
-        int b = parse_bool(argv[1]);
-        if (b < 0)
-            return "argument must be 'yes' or 'no'";
-        o->wal_repair_corrupt = b == 1;
+        return set_bool(argv[1], &o->wal_repair_corrupt);
     } else if (!strcasecmp(name, "wal-segment-size") || !strcasecmp(name, "wal-snapshot-threshold")) {
         WANT(1);
         unsigned long long bytes;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,8 +76,7 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* Reads a whole file into *data (malloc'd). Returns 0 or an errno. */
-static int read_all(const char *path, char **data, size_t *len)
+int persist_read_file(const char *path, char **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -224,16 +224,12 @@ static size_t segments_before(const char *gdir, const dname *segs, size_t n, uin
     return first == k ? 0 : first;
 }
 
-/* Copies bytes [from, end) of path to a new file path<suffix> (or
- * path<suffix>.1, ...) and syncs it and gdir: what recovery cuts is kept
- * for people. The new file's path goes to saved[PATH_MAX], the bytes
- * copied to *bytes. Returns 0 or an errno. */
-static int save_tail(const char *gdir, const char *path, uint64_t from, const char *suffix,
+int persist_save_tail(const char *gdir, const char *path, uint64_t from, const char *suffix,
                      char *saved, uint64_t *bytes)
 {
     char *data;
     size_t len;
-    int e = read_all(path, &data, &len);
+    int e = persist_read_file(path, &data, &len);
     if (e)
         return e;
     if (from > len)
@@ -263,8 +259,7 @@ static int save_tail(const char *gdir, const char *path, uint64_t from, const ch
     return e;
 }
 
-/* Cuts path to len bytes and syncs it; len 0 removes it and syncs gdir. */
-static int cut_file(const char *gdir, const char *path, uint64_t len)
+int persist_cut_file(const char *gdir, const char *path, uint64_t len)
 {
     if (len == 0)
         return unlink(path) == 0 ? sync_dir(gdir) : errno;
@@ -324,7 +319,7 @@ static bool try_snapshot(const char *gdir, const char *name, uint32_t group, per
     char path[PATH_MAX];
     char *data = NULL;
     size_t len = 0;
-    int e = join(path, gdir, name) ? read_all(path, &data, &len) : errno;
+    int e = join(path, gdir, name) ? persist_read_file(path, &data, &len) : errno;
     if (e) {
         say(why, cap, "%s", strerror(e));
         return false;
@@ -419,9 +414,9 @@ static bool cut_torn(const char *gdir, const char *name, const wal_result *r,
     char path[PATH_MAX], saved[PATH_MAX];
     int e = join(path, gdir, name) ? 0 : errno;
     if (!e)
-        e = save_tail(gdir, path, r->valid_len, ".torn", saved, &out->torn_bytes);
+        e = persist_save_tail(gdir, path, r->valid_len, ".torn", saved, &out->torn_bytes);
     if (!e)
-        e = cut_file(gdir, path, r->valid_len);
+        e = persist_cut_file(gdir, path, r->valid_len);
     if (e) {
         say(err, cap, "cutting the torn tail of %s at offset %" PRIu64 ": %s", path, r->valid_len,
             strerror(e));
@@ -471,7 +466,7 @@ static bool repair(const char *gdir, const dname *segs, size_t n, const wal_resu
     for (size_t j = 0; j < n; j++) {
         int e = join(path, gdir, segs[j].s) ? 0 : errno;
         if (!e)
-            e = save_tail(gdir, path, j == 0 ? r->offset : 0, ".corrupt", saved, &bytes);
+            e = persist_save_tail(gdir, path, j == 0 ? r->offset : 0, ".corrupt", saved, &bytes);
         if (e) {
             say(err, cap, "saving the corrupt part of %s: %s", path, strerror(e));
             return false;
@@ -483,7 +478,7 @@ static bool repair(const char *gdir, const dname *segs, size_t n, const wal_resu
     for (size_t j = n; j-- > 0;) {
         int e = join(path, gdir, segs[j].s) ? 0 : errno;
         if (!e)
-            e = cut_file(gdir, path, j == 0 ? r->offset : 0);
+            e = persist_cut_file(gdir, path, j == 0 ? r->offset : 0);
         if (e) {
             say(err, cap, "cutting %s: %s", path, strerror(e));
             return false;
@@ -510,7 +505,7 @@ static persist_status recover_log(const char *gdir, const dname *segs, size_t n,
         char path[PATH_MAX];
         char *data = NULL;
         size_t len = 0;
-        int e = join(path, gdir, segs[i].s) ? read_all(path, &data, &len) : errno;
+        int e = join(path, gdir, segs[i].s) ? persist_read_file(path, &data, &len) : errno;
         if (e) {
             say(err, cap, "reading %s: %s", path, strerror(e));
             return PERSIST_FAIL;
@@ -1231,4 +1226,41 @@ void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments
         }
     }
     kbuf_free(&l);
+}
+
+int persist_remove_segments(const char *gdir)
+{
+    kbuf l = KBUF_INIT;
+    int e = list_dir(gdir, is_wal, &l);
+    size_t n;
+    const dname *v = names_of(&l, &n);
+    for (size_t i = 0; i < n && !e; i++)
+        e = unlink_in(gdir, v[i].s);
+    if (!e && n > 0)
+        e = sync_dir(gdir);
+    kbuf_free(&l);
+    return e == ENOENT && n == 0 ? 0 : e;
+}
+
+bool persist_newest_snapshot(const char *gdir, char *path)
+{
+    kbuf l = KBUF_INIT;
+    size_t n = 0;
+    const dname *v = NULL;
+    if (list_dir(gdir, is_snap, &l) == 0)
+        v = names_of(&l, &n);
+    bool found = n > 0 && join(path, gdir, v[n - 1].s);
+    kbuf_free(&l);
+    return found;
+}
+
+const char *const persist_fsync_names[3] = {"always", "everysec", "no"};
+
+int persist_fsync_parse(const char *v, size_t len)
+{
+    for (int i = 0; i < 3; i++)
+        if (len == strlen(persist_fsync_names[i]) &&
+            strncasecmp(v, persist_fsync_names[i], len) == 0)
+            return i;
+    return -1;
 }

@@ -45,6 +45,11 @@ typedef enum persist_fsync {
     PERSIST_FSYNC_NO,       /* fsync only on segment change and at close */
 } persist_fsync;
 
+/* "always", "everysec", "no" (Redis's names), indexed by persist_fsync. */
+extern const char *const persist_fsync_names[3];
+/* The mode named v (len bytes, any case), or -1. */
+int persist_fsync_parse(const char *v, size_t len);
+
 /* ------------------------------------------------------------------------ */
 /* Start-up recovery */
 
@@ -104,6 +109,22 @@ typedef const char *persist_load_fn(void *ctx, const void *buf, size_t len);
 persist_status persist_recover(const char *gdir, uint32_t group, bool repair_corrupt,
                                persist_load_fn *load_snapshot, wal_record_fn *on_record, void *ctx,
                                wal_recovery *rc, persist_recovered *out, char *err, size_t cap);
+
+/* The file steps recovery and keel-check-wal share. Each returns 0 or an
+ * errno. */
+
+/* Reads a whole file into *data (malloc'd). */
+int persist_read_file(const char *path, char **data, size_t *len);
+
+/* Copies bytes [from, end) of path to a new file path<suffix> (or
+ * path<suffix>.1, ...) and syncs it and dir (path's directory): what a
+ * repair cuts is kept for people. The new file's path goes to
+ * saved[PATH_MAX], the bytes copied to *bytes. */
+int persist_save_tail(const char *dir, const char *path, uint64_t from, const char *suffix,
+                      char *saved, uint64_t *bytes);
+
+/* Cuts path to len bytes and syncs it; len 0 removes it and syncs dir. */
+int persist_cut_file(const char *dir, const char *path, uint64_t len);
 
 /* ------------------------------------------------------------------------ */
 /* The writer */
@@ -197,6 +218,14 @@ bool persist_snapshot_write(const char *gdir, uint64_t index, uint64_t term, con
  * segments were deleted, or -1 with err. Blocks for a few unlinks and an
  * fsync. */
 int persist_compact(const char *gdir, uint64_t snap_index, char *err, size_t cap);
+
+/* Removes every segment of gdir (a snapshot taken with the log off is
+ * newer than any log there) and syncs it. Returns 0 or an errno. */
+int persist_remove_segments(const char *gdir);
+
+/* The newest snapshot file of gdir (by name: by index, then term) into
+ * path[PATH_MAX]; false when there is none. */
+bool persist_newest_snapshot(const char *gdir, char *path);
 
 /* For INFO: the total size of the *.wal files and their number. */
 void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments);

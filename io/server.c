@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <unistd.h>
@@ -262,8 +261,11 @@ static void on_flush_check(uv_check_t *h)
     io_server *s = h->data;
     /* The writes of this turn go to the log as one batch. */
     if (node_log_enabled(&s->n)) {
+        size_t n;
         node_log_flush(&s->n);
-        process_actions(s);
+        node_actions(&s->n, &n);
+        if (n > 0) /* most turns hand nothing over */
+            process_actions(s);
     }
     for (size_t i = 0; i < s->nto_flush; i++) {
         io_conn *c = conn_by_id(s, s->to_flush[i]);
@@ -482,7 +484,6 @@ static void on_connection(uv_stream_t *listener, int status)
 static void begin_shutdown(io_server *s);
 static void finish_log_off(io_server *s);
 static const char *start_bgsave(io_server *s);
-static void remove_segments(void);
 
 static void on_log_done(void *ctx, const char *error)
 {
@@ -520,8 +521,10 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
-    if (!node_log_enabled(&s->n))
-        remove_segments();
+    /* With the log off, this snapshot is newer than any log left there. */
+    int e = node_log_enabled(&s->n) ? 0 : persist_remove_segments(GROUP_DIR);
+    if (e)
+        log_msg(LOG_WARNING, "could not remove a stale log", "error=\"%s\"", strerror(e));
     char err[256];
     int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
     if (gone < 0)
@@ -529,24 +532,6 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
     else if (gone > 0)
         log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=%d",
                 (unsigned long long)index, gone);
-}
-
-/* Removes every segment: with the log off, a snapshot is newer than any
- * log left in the directory, which must not be replayed on top of it. */
-static void remove_segments(void)
-{
-    DIR *d = opendir(GROUP_DIR);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 4 && !strcmp(de->d_name + l - 4, ".wal")) {
-            char path[300];
-            snprintf(path, sizeof(path), GROUP_DIR "/%s", de->d_name);
-            unlink(path);
-        }
-    }
-    if (d)
-        closedir(d);
 }
 
 static void on_bgsave_done(void *ctx, bool ok, uint64_t index, uint64_t term, const char *err)
@@ -673,32 +658,14 @@ static const char *load_snapshot_cb(void *ctx, const void *buf, size_t len)
  * loads its RDB file); the log is not read. */
 static bool load_snapshot_only(io_server *s)
 {
-    DIR *d = opendir(GROUP_DIR);
-    if (d == NULL)
+    char path[PATH_MAX];
+    if (!persist_newest_snapshot(GROUP_DIR, path))
         return true;
-    char best[256] = "";
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if (l > 14 && !strncmp(de->d_name, "snapshot-", 9) && !strcmp(de->d_name + l - 5, ".snap") &&
-            strcmp(de->d_name, best) > 0)
-            snprintf(best, sizeof(best), "%s", de->d_name);
-    }
-    closedir(d);
-    if (!best[0])
-        return true;
-    char path[300];
-    snprintf(path, sizeof(path), GROUP_DIR "/%s", best);
-    FILE *f = fopen(path, "rb");
-    kbuf buf = KBUF_INIT;
-    char chunk[65536];
-    size_t got;
-    while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        kbuf_append(&buf, chunk, got);
-    if (f)
-        fclose(f);
-    const char *why = f ? node_snapshot_load(&s->n, buf.data, buf.len) : strerror(errno);
-    kbuf_free(&buf);
+    char *buf = NULL;
+    size_t len = 0;
+    int e = persist_read_file(path, &buf, &len);
+    const char *why = e ? strerror(e) : node_snapshot_load(&s->n, buf, len);
+    free(buf);
     if (why) {
         log_msg(LOG_WARNING, "cannot load the snapshot", "file=%s error=\"%s\"", path, why);
         return false;
@@ -838,8 +805,6 @@ static bool start_durability(io_server *s, uint64_t seed)
     return true;
 }
 
-static const char *const fsync_names[] = {"always", "everysec", "no"};
-
 static void info_persistence(io_server *s, kbuf *out)
 {
     node_log_info li;
@@ -870,7 +835,7 @@ static void info_persistence(io_server *s, kbuf *out)
         bg ? (long long)((now - s->bgsave_started_ms) / 1000) : -1LL,
         (unsigned long long)s->snapshots_done, li.enabled ? 1 : 0, bg ? 1 : 0,
         s->bgsave_scheduled ? 1 : 0, li.failed ? "err" : "ok",
-        fsync_names[s->opts.appendfsync], (unsigned long long)li.term,
+        persist_fsync_names[s->opts.appendfsync], (unsigned long long)li.term,
         (unsigned long long)li.first_index, (unsigned long long)li.last_index,
         (unsigned long long)li.applied_index, (unsigned long long)li.snapshot_index,
         (unsigned long long)li.snapshot_term, (unsigned long long)li.batches,
@@ -1075,23 +1040,22 @@ static bool appendfsync_set(engine *e, void *base, const char *v, size_t len, ch
 {
     (void)e;
     io_server *s = RT_SERVER(base);
-    for (int i = 0; i < 3; i++) {
-        if (len == strlen(fsync_names[i]) && !strncasecmp(v, fsync_names[i], len)) {
-            s->opts.appendfsync = i;
-            if (s->writer)
-                persist_writer_set_fsync(s->writer, (persist_fsync)i);
-            return true;
-        }
+    int m = persist_fsync_parse(v, len);
+    if (m < 0) {
+        snprintf(err, CONFIG_ERR_MAX, "argument(s) must be one of the following: always, everysec, no");
+        return false;
     }
-    snprintf(err, CONFIG_ERR_MAX, "argument(s) must be one of the following: always, everysec, no");
-    return false;
+    s->opts.appendfsync = m;
+    if (s->writer)
+        persist_writer_set_fsync(s->writer, (persist_fsync)m);
+    return true;
 }
 
 static void appendfsync_get(engine *e, void *base, kbuf *out)
 {
     (void)e;
     io_server *s = RT_SERVER(base);
-    kbuf_append(out, fsync_names[s->opts.appendfsync], strlen(fsync_names[s->opts.appendfsync]));
+    kbuf_append(out, persist_fsync_names[s->opts.appendfsync], strlen(persist_fsync_names[s->opts.appendfsync]));
 }
 
 static void bind_get(engine *e, void *base, kbuf *out)

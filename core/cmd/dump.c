@@ -45,20 +45,6 @@
 #define ERR_PAYLOAD "DUMP payload version or checksum are wrong"
 #define ERR_BAD_DATA "Bad data format"
 
-static int buf_write(void *ctx, const char *buf, size_t len)
-{
-    kbuf_append(ctx, buf, len);
-    return 0;
-}
-
-static uint64_t be_read(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < n; k++)
-        v = (v << 8) | p[k];
-    return v;
-}
-
 /* Size of the msgpack nil, integer or bin/str object at p (of n bytes):
  * header and body, or 0 if it is none of those or does not fit. */
 static size_t scalar_size(const unsigned char *p, size_t n)
@@ -82,9 +68,9 @@ static size_t scalar_size(const unsigned char *p, size_t n)
     else if ((t == 0xc4 || t == 0xd9) && n >= 2)
         size = 2 + (size_t)p[1];
     else if ((t == 0xc5 || t == 0xda) && n >= 3)
-        size = 3 + (size_t)be_read(p + 1, 2);
+        size = 3 + (size_t)codec_be_get(p + 1, 2);
     else if ((t == 0xc6 || t == 0xdb) && n >= 5)
-        size = 5 + (size_t)be_read(p + 1, 4);
+        size = 5 + (size_t)codec_be_get(p + 1, 4);
     else
         return 0;
     return size <= n ? size : 0;
@@ -111,7 +97,7 @@ static uint64_t get_le(const unsigned char *p, int n)
  * codec's entry is not the shape codec.h describes (never expected). */
 static long build_payload(const kentry *e, kbuf *b)
 {
-    codec_encode_entry(e, buf_write, b);
+    codec_encode_entry(e, kbuf_write, b);
     const unsigned char *p = (const unsigned char *)b->data;
     size_t n = b->len;
     /* [key, type, deadline, encoding, value]: keep the type, drop the key
@@ -342,7 +328,7 @@ static kentry *decode_body(cmd_ctx *x, db *d, const resp_slice *payload)
     size_t blen = payload->len - DUMP_FOOTER;
     kbuf img = KBUF_INIT;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &img, buf_write);
+    msgpack_packer_init(&pk, &img, kbuf_write);
     msgpack_pack_array(&pk, 3);
     msgpack_pack_bin(&pk, strlen(CODEC_MAGIC));
     msgpack_pack_bin_body(&pk, CODEC_MAGIC, strlen(CODEC_MAGIC));

@@ -724,6 +724,29 @@ static bool oom_refuses(const client *c, const cmd_entry *ce)
     return false;
 }
 
+/* Redis's processCommand checks before maxmemory, in its order (a
+ * command applied from the log passed auth when it was proposed). *ce:
+ * the command, NULL when unknown. */
+typedef enum { ADMIT_OK, ADMIT_UNKNOWN, ADMIT_ARITY, ADMIT_NOAUTH, ADMIT_NO_MULTI } admit_result;
+
+static admit_result admit(engine *e, const client *c, int argc, const resp_slice *argv,
+                          const cmd_entry **ce)
+{
+    *ce = engine_lookup(e, argc, argv);
+    if (*ce == NULL)
+        return ADMIT_UNKNOWN;
+    const cmd_def *def = (*ce)->def;
+    if ((def->arity > 0 && def->arity != argc) || argc < -def->arity)
+        return ADMIT_ARITY;
+    uint64_t flags = def->flags | ((*ce)->parent ? (*ce)->parent->def->flags & CMD_NO_AUTH : 0);
+    if (!(c->flags & CLIENT_FROM_LOG) && !c->authenticated && e->cfg.requirepass &&
+        !(flags & CMD_NO_AUTH))
+        return ADMIT_NOAUTH;
+    if ((c->flags & CLIENT_MULTI) && (def->flags & CMD_NO_MULTI))
+        return ADMIT_NO_MULTI;
+    return ADMIT_OK;
+}
+
 void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int64_t now_ms,
                     kbuf *out)
 {
@@ -741,28 +764,27 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
         .now_ms = now_ms, .rng = &e->rng, .cmd = NULL, .failed = false,
     };
 
-    const cmd_entry *ce = engine_lookup(e, argc, argv);
-    if (ce == NULL) {
+    const cmd_entry *ce;
+    switch (admit(e, c, argc, argv, &ce)) {
+    case ADMIT_OK:
+        break;
+    case ADMIT_UNKNOWN:
         reject_unknown(&x, argc, argv);
         return;
-    }
-    int arity = ce->def->arity;
-    if ((arity > 0 && arity != argc) || argc < -arity) {
+    case ADMIT_ARITY: {
         char msg[96];
         snprintf(msg, sizeof(msg), "wrong number of arguments for '%s' command", ce->fullname);
         reject(&x, ce, msg);
         return;
     }
-    uint64_t flags = ce->def->flags | (ce->parent ? ce->parent->def->flags & CMD_NO_AUTH : 0);
-    bool from_log = c->flags & CLIENT_FROM_LOG;
-    if (!from_log && !c->authenticated && e->cfg.requirepass && !(flags & CMD_NO_AUTH)) {
+    case ADMIT_NOAUTH:
         reject(&x, ce, "-NOAUTH Authentication required.");
         return;
-    }
-    if ((c->flags & CLIENT_MULTI) && (ce->def->flags & CMD_NO_MULTI)) {
+    case ADMIT_NO_MULTI:
         reject(&x, ce, "Command not allowed inside a transaction");
         return;
     }
+    bool from_log = c->flags & CLIENT_FROM_LOG;
     if (!from_log && e->cfg.maxmemory && !engine_evict(e) && oom_refuses(c, ce)) {
         reject(&x, ce, "-OOM command not allowed when used memory > 'maxmemory'.");
         return;
@@ -781,17 +803,9 @@ void engine_execute(engine *e, client *c, int argc, const resp_slice *argv, int6
 engine_route engine_route_command(engine *e, client *c, int argc, const resp_slice *argv,
                                   int64_t now_ms)
 {
-    if (argc <= 0)
-        return ROUTE_RUN;
-    const cmd_entry *ce = engine_lookup(e, argc, argv);
-    if (ce == NULL)
-        return ROUTE_RUN;
-    int arity = ce->def->arity;
-    if ((arity > 0 && arity != argc) || argc < -arity)
-        return ROUTE_RUN;
-    uint64_t flags = ce->def->flags | (ce->parent ? ce->parent->def->flags & CMD_NO_AUTH : 0);
-    if (!c->authenticated && e->cfg.requirepass && !(flags & CMD_NO_AUTH))
-        return ROUTE_RUN;
+    const cmd_entry *ce;
+    if (argc <= 0 || admit(e, c, argc, argv, &ce) != ADMIT_OK)
+        return ROUTE_RUN; /* refused now */
     if (c->flags & CLIENT_MULTI) {
         if (ce->parent || strcmp(ce->def->name, "exec"))
             return ROUTE_RUN; /* queued, refused, or a transaction control */

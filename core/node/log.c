@@ -11,6 +11,7 @@
  * restart give the same data. Who gets the reply is not in the log: the
  * node keeps, per unapplied entry, the connection of each op. */
 #include <assert.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,61 +70,15 @@ struct node_log {
 };
 
 /* ------------------------------------------------------------------------ */
-/* msgpack, the few forms entries use */
+/* msgpack: entries are written with msgpack-c's packer and read back with
+ * the small reader below, which checks every bound and allocates nothing
+ * (an entry is read on every apply). */
 
-static void mp_u8(kbuf *b, unsigned v) { kbuf_putc(b, (char)(unsigned char)v); }
-
-static void mp_be(kbuf *b, uint64_t v, int n)
+static msgpack_packer packer(kbuf *b)
 {
-    for (int i = n - 1; i >= 0; i--)
-        mp_u8(b, (unsigned)(v >> (8 * i)) & 0xff);
-}
-
-static void mp_array(kbuf *b, uint32_t n)
-{
-    if (n < 16)
-        mp_u8(b, 0x90 | n);
-    else if (n <= 0xffff) {
-        mp_u8(b, 0xdc);
-        mp_be(b, n, 2);
-    } else {
-        mp_u8(b, 0xdd);
-        mp_be(b, n, 4);
-    }
-}
-
-static void mp_uint(kbuf *b, uint64_t v)
-{
-    if (v < 128)
-        mp_u8(b, (unsigned)v);
-    else if (v <= 0xff) {
-        mp_u8(b, 0xcc);
-        mp_be(b, v, 1);
-    } else if (v <= 0xffff) {
-        mp_u8(b, 0xcd);
-        mp_be(b, v, 2);
-    } else if (v <= 0xffffffffu) {
-        mp_u8(b, 0xce);
-        mp_be(b, v, 4);
-    } else {
-        mp_u8(b, 0xcf);
-        mp_be(b, v, 8);
-    }
-}
-
-static void mp_bin(kbuf *b, const char *p, size_t len)
-{
-    if (len <= 0xff) {
-        mp_u8(b, 0xc4);
-        mp_be(b, len, 1);
-    } else if (len <= 0xffff) {
-        mp_u8(b, 0xc5);
-        mp_be(b, len, 2);
-    } else {
-        mp_u8(b, 0xc6);
-        mp_be(b, len, 4);
-    }
-    kbuf_append(b, p, len);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, kbuf_write);
+    return pk;
 }
 
 /* A reader over a payload; every read checks the bounds. */
@@ -138,9 +93,8 @@ static uint64_t mp_take(mp_rd *r, int n)
         r->bad = true;
         return 0;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | *r->p++;
+    uint64_t v = codec_be_get(r->p, n);
+    r->p += n;
     return v;
 }
 
@@ -395,11 +349,51 @@ static void pend_push(node_log *l, conn_id conn, uint8_t kind)
     l->nops++;
 }
 
-/* Seals the entry being built into a record of the filling batch. */
-static void seal_entry(node *n);
+/* Seals the entry being built (even an empty one) into a record of the
+ * filling batch. */
+static void seal_entry(node *n)
+{
+    node_log *l = n->log;
+    /* Only grows here: node_log_done walks the queue while applying, and
+     * what it applies may seal (a big entry); it compacts before. */
+    if (l->qtail == l->qcap) {
+        l->qcap = l->qcap ? l->qcap * 2 : 16;
+        l->q = realloc(l->q, l->qcap * sizeof(*l->q));
+        if (l->q == NULL)
+            abort();
+    }
+    sealed *s = &l->q[l->qtail++];
+    memset(s, 0, sizeof(*s));
+    /* Time never goes back along the log, whatever the clock does. */
+    uint64_t t = n->now_ms > 0 ? (uint64_t)n->now_ms : 0;
+    if (t < l->last_time)
+        t = l->last_time;
+    l->last_time = t;
+    msgpack_packer pk = packer(&s->payload);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint64(&pk, t);
+    msgpack_pack_uint64(&pk, n->eng.data_seed);
+    msgpack_pack_array(&pk, l->nops);
+    kbuf_append(&s->payload, l->ops.data, l->ops.len);
+    s->index = l->w.log.last + 1;
+    s->p = l->bp;
+    s->np = l->nbp;
+    l->bp = NULL;
+    l->nbp = l->capbp = 0;
+    l->nops = 0;
+    kbuf_clear(&l->ops);
+    wal_record rec = {.type = WAL_ENTRY_NORMAL, .group = l->o.group, .term = l->term,
+                      .index = s->index, .payload = s->payload.data,
+                      .payload_len = s->payload.len};
+    wal_reason why = wal_writer_append(&l->w, &l->batch[l->out ^ 1], &rec);
+    if (why != WAL_R_OK)
+        abort(); /* the node built a record its own log refuses: a bug */
+    l->st.entries++;
+}
 
 static bool log_busy(const node_log *l) { return l->nops || l->qtail > l->qhead || l->inflight; }
 
+/* Seals the entry being built, if it holds anything. */
 static void seal(node *n)
 {
     if (n->log->nops > 0)
@@ -421,55 +415,18 @@ void node_log_tick(node *n)
         }
 }
 
-static void seal_entry(node *n)
-{
-    node_log *l = n->log;
-    /* Only grows here: node_log_done walks the queue while applying, and
-     * what it applies may seal (a big entry); it compacts before. */
-    if (l->qtail == l->qcap) {
-        l->qcap = l->qcap ? l->qcap * 2 : 16;
-        l->q = realloc(l->q, l->qcap * sizeof(*l->q));
-        if (l->q == NULL)
-            abort();
-    }
-    sealed *s = &l->q[l->qtail++];
-    memset(s, 0, sizeof(*s));
-    /* Time never goes back along the log, whatever the clock does. */
-    uint64_t t = n->now_ms > 0 ? (uint64_t)n->now_ms : 0;
-    if (t < l->last_time)
-        t = l->last_time;
-    l->last_time = t;
-    mp_array(&s->payload, 3);
-    mp_uint(&s->payload, t);
-    mp_uint(&s->payload, n->eng.data_seed);
-    mp_array(&s->payload, l->nops);
-    kbuf_append(&s->payload, l->ops.data, l->ops.len);
-    s->index = l->w.log.last + 1;
-    s->p = l->bp;
-    s->np = l->nbp;
-    l->bp = NULL;
-    l->nbp = l->capbp = 0;
-    l->nops = 0;
-    kbuf_clear(&l->ops);
-    wal_record rec = {.type = WAL_ENTRY_NORMAL, .group = l->o.group, .term = l->term,
-                      .index = s->index, .payload = s->payload.data,
-                      .payload_len = s->payload.len};
-    wal_reason why = wal_writer_append(&l->w, &l->batch[l->out ^ 1], &rec);
-    if (why != WAL_R_OK)
-        abort(); /* the node built a record its own log refuses: a bug */
-    l->st.entries++;
-}
-
 static void op_begin(node_log *l, int dbid, uint32_t nargs)
 {
-    mp_array(&l->ops, nargs + 1);
-    mp_uint(&l->ops, (uint64_t)dbid);
+    msgpack_packer pk = packer(&l->ops);
+    msgpack_pack_array(&pk, nargs + 1);
+    msgpack_pack_uint64(&pk, (uint64_t)dbid);
 }
 
 static void op_args(node_log *l, int argc, const resp_slice *argv)
 {
+    msgpack_packer pk = packer(&l->ops);
     for (int i = 0; i < argc; i++)
-        mp_bin(&l->ops, argv[i].ptr, argv[i].len);
+        msgpack_pack_bin_with_body(&pk, argv[i].ptr, argv[i].len);
 }
 
 /* A big entry is sealed now, even while a batch is out: the next batch
@@ -487,7 +444,8 @@ bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const
     if (route == ROUTE_PROPOSE_EXEC) {
         op_begin(l, cl->db, (uint32_t)cl->nqueue);
         for (int i = 0; i < cl->nqueue; i++) {
-            mp_array(&l->ops, (uint32_t)cl->queue[i].argc);
+            msgpack_packer pk = packer(&l->ops);
+            msgpack_pack_array(&pk, (size_t)cl->queue[i].argc);
             op_args(l, cl->queue[i].argc, cl->queue[i].argv);
         }
         pend_push(l, c->id, OP_EXEC);
@@ -630,7 +588,6 @@ void node_log_done(node *n, const char *error)
         free(s.p);
     }
     l->applying = false;
-    l->st.last_index = l->w.log.last;
     /* What arrived while this batch was out has waited a whole sync: it
      * goes now, whether or not the driver defers flushes. */
     node_log_flush(n);
@@ -747,7 +704,6 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
         return false;
     }
     l->st.enabled = true;
-    l->st.last_index = l->w.log.last;
     engine_set_serve_hook(&n->eng, propose_serve, n);
     n->eng.log_expiry = true;
     if (n->eng.log_time < n->now_ms && l->applied == l->snap_index)
@@ -814,12 +770,6 @@ void node_log_get_info(const node *n, node_log_info *out)
 /* Snapshots. Body: for each database with keys, u32 id, u64 image length
  * (little-endian), the image (core/store/codec.h). */
 
-static int kbuf_write(void *ctx, const char *buf, size_t len)
-{
-    kbuf_append(ctx, buf, len);
-    return 0;
-}
-
 void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
 {
     node_log *l = n->log;
@@ -828,8 +778,9 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
         t = l->snap_term;
     /* The configuration: [data seed] (membership joins it with Raft). */
     kbuf cfg = KBUF_INIT;
-    mp_array(&cfg, 1);
-    mp_uint(&cfg, n->eng.data_seed);
+    msgpack_packer pk = packer(&cfg);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_uint64(&pk, n->eng.data_seed);
     snap_meta m = {.group = l ? l->o.group : 0, .index = idx, .term = t, .config = cfg.data,
                    .config_len = cfg.len};
     size_t start = snap_begin(out, &m);

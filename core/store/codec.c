@@ -227,14 +227,6 @@ static const char *decode_entry(db *d, const msgpack_object *o, uint64_t seed)
     }
 }
 
-static uint64_t be_read(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < n; k++)
-        v = (v << 8) | p[k];
-    return v;
-}
-
 /* Walks the msgpack objects in buf[0..len) without building them and
  * checks every array and map count against the bytes that are left (each
  * element takes at least one byte). msgpack-c allocates an array's storage
@@ -268,8 +260,8 @@ static bool msgpack_counts_sane(const unsigned char *p, size_t len)
         } else {
             switch (t) {
             case 0xc4: case 0xd9: head = 2; NEED(2); body = p[i + 1]; break;
-            case 0xc5: case 0xda: head = 3; NEED(3); body = (size_t)be_read(p + i + 1, 2); break;
-            case 0xc6: case 0xdb: head = 5; NEED(5); body = (size_t)be_read(p + i + 1, 4); break;
+            case 0xc5: case 0xda: head = 3; NEED(3); body = (size_t)codec_be_get(p + i + 1, 2); break;
+            case 0xc6: case 0xdb: head = 5; NEED(5); body = (size_t)codec_be_get(p + i + 1, 4); break;
             case 0xcc: case 0xd0: body = 1; break;
             case 0xcd: case 0xd1: body = 2; break;
             case 0xca: case 0xce: case 0xd2: body = 4; break;
@@ -280,12 +272,12 @@ static bool msgpack_counts_sane(const unsigned char *p, size_t len)
             case 0xd7: body = 9; break;
             case 0xd8: body = 17; break;
             case 0xc7: head = 2; NEED(2); body = (size_t)p[i + 1] + 1; break;
-            case 0xc8: head = 3; NEED(3); body = (size_t)be_read(p + i + 1, 2) + 1; break;
-            case 0xc9: head = 5; NEED(5); body = (size_t)be_read(p + i + 1, 4) + 1; break;
-            case 0xdc: head = 3; NEED(3); count = be_read(p + i + 1, 2); break;
-            case 0xdd: head = 5; NEED(5); count = be_read(p + i + 1, 4); break;
-            case 0xde: head = 3; NEED(3); count = 2 * be_read(p + i + 1, 2); break;
-            case 0xdf: head = 5; NEED(5); count = 2 * be_read(p + i + 1, 4); break;
+            case 0xc8: head = 3; NEED(3); body = (size_t)codec_be_get(p + i + 1, 2) + 1; break;
+            case 0xc9: head = 5; NEED(5); body = (size_t)codec_be_get(p + i + 1, 4) + 1; break;
+            case 0xdc: head = 3; NEED(3); count = codec_be_get(p + i + 1, 2); break;
+            case 0xdd: head = 5; NEED(5); count = codec_be_get(p + i + 1, 4); break;
+            case 0xde: head = 3; NEED(3); count = 2 * codec_be_get(p + i + 1, 2); break;
+            case 0xdf: head = 5; NEED(5); count = 2 * codec_be_get(p + i + 1, 4); break;
             default: return false; /* 0xc1: never used */
             }
         }

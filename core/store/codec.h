@@ -18,11 +18,22 @@
 #define KEEL_CORE_STORE_CODEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/store/db.h"
 
 #define CODEC_MAGIC "keel-db"
 #define CODEC_VERSION 1
+
+/* The n-byte big-endian unsigned integer at p (msgpack's lengths and
+ * integers), for the readers that walk msgpack bytes themselves. */
+static inline uint64_t codec_be_get(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < n; k++)
+        v = (v << 8) | p[k];
+    return v;
+}
 
 /* Where encoded bytes go: returns 0, or non-zero to stop the encoding. */
 typedef int codec_write_fn(void *ctx, const char *buf, size_t len);

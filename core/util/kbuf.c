@@ -42,3 +42,9 @@ void kbuf_consume(kbuf *b, size_t n)
     if (b->len)
         memmove(b->data, b->data + n, b->len);
 }
+
+int kbuf_write(void *ctx, const char *buf, size_t len)
+{
+    kbuf_append(ctx, buf, len);
+    return 0;
+}

@@ -53,6 +53,10 @@ void kbuf_consume(kbuf *b, size_t n);
 
 static inline void kbuf_clear(kbuf *b) { b->len = 0; }
 
+/* A writer callback (msgpack-c's packer, codec_write_fn) that appends to
+ * the kbuf ctx. Always 0. */
+int kbuf_write(void *ctx, const char *buf, size_t len);
+
 /* Byte order of two strings, a prefix before the longer one (memcmp
  * order; Redis's binary comparison of members and of SORT ALPHA values). */
 static inline int kbytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
