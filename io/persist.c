@@ -293,21 +293,29 @@ static bool ensure_dir(const char *gdir, char *err, size_t cap)
     return false;
 }
 
-/* Temporary files are writes that never finished (their rename is the
- * commit): nothing refers to them. */
-static bool remove_tmp(const char *gdir, char *err, size_t cap)
+/* Removes gdir's files that match and syncs gdir. Returns 0 or an errno
+ * (a missing gdir holds nothing: 0). */
+static int remove_matching(const char *gdir, bool (*match)(const char *name))
 {
     kbuf l = KBUF_INIT;
-    int e = list_dir(gdir, is_tmp, &l);
+    int e = list_dir(gdir, match, &l);
     size_t n;
     const dname *v = names_of(&l, &n);
     for (size_t i = 0; i < n && !e; i++)
         e = unlink_in(gdir, v[i].s);
     if (!e && n > 0)
         e = sync_dir(gdir);
+    kbuf_free(&l);
+    return e == ENOENT && n == 0 ? 0 : e;
+}
+
+/* Temporary files are writes that never finished (their rename is the
+ * commit): nothing refers to them. */
+static bool remove_tmp(const char *gdir, char *err, size_t cap)
+{
+    int e = remove_matching(gdir, is_tmp);
     if (e)
         say(err, cap, "removing temporary files in %s: %s", gdir, strerror(e));
-    kbuf_free(&l);
     return e == 0;
 }
 
@@ -1228,19 +1236,7 @@ void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments
     kbuf_free(&l);
 }
 
-int persist_remove_segments(const char *gdir)
-{
-    kbuf l = KBUF_INIT;
-    int e = list_dir(gdir, is_wal, &l);
-    size_t n;
-    const dname *v = names_of(&l, &n);
-    for (size_t i = 0; i < n && !e; i++)
-        e = unlink_in(gdir, v[i].s);
-    if (!e && n > 0)
-        e = sync_dir(gdir);
-    kbuf_free(&l);
-    return e == ENOENT && n == 0 ? 0 : e;
-}
+int persist_remove_segments(const char *gdir) { return remove_matching(gdir, is_wal); }
 
 bool persist_newest_snapshot(const char *gdir, char *path)
 {
