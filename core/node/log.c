@@ -16,58 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/node/node_internal.h"
+#include "core/node/log_internal.h"
 #include "core/store/codec.h"
 #include "core/wal/le.h"
 #include "core/wal/snapshot.h"
-
-enum { OP_CMD = 1, OP_EXEC, OP_SERVE };
-
-typedef struct pend {
-    conn_id conn; /* 0: nobody waits for the reply */
-    uint8_t kind;
-} pend;
-
-typedef struct sealed {
-    uint64_t index;
-    kbuf payload;
-    pend *p;
-    uint32_t np;
-} sealed;
-
-struct node_log {
-    node_log_opts o;
-    uint64_t term;
-    wal_writer w;
-    wal_batch batch[2]; /* [out]: handed to the driver; the other fills */
-    int out;
-    bool inflight;
-    uint64_t out_last; /* last entry index in the outstanding batch */
-
-    kbuf ops; /* the entry being built: its ops, encoded */
-    uint32_t nops;
-    pend *bp; /* their connections */
-    uint32_t nbp, capbp;
-
-    sealed *q; /* sealed, not applied: q[qhead .. qtail) */
-    size_t qhead, qtail, qcap;
-
-    uint64_t applied, applied_term, last_time;
-    uint64_t snap_index, snap_term;
-    conn_id barrier; /* a watched EXEC waiting for the log to drain */
-    bool applying;   /* inside node_log_done's apply loop */
-    uint64_t snap_bytes; /* st.bytes when the newest snapshot's state was taken */
-    bool closing;    /* node_log_close: no new proposals; stop when drained */
-    bool failed;
-    char error[160];
-    char replay_error[256];
-
-    client *detached; /* runs ops whose client is gone, and replays */
-    kbuf scratch;
-    resp_slice *argv;
-    size_t capargv;
-    node_log_info st;
-};
 
 /* ------------------------------------------------------------------------ */
 /* msgpack: entries are written with msgpack-c's packer and read back with
@@ -167,7 +119,7 @@ void node_log_opts_default(node_log_opts *o)
     o->entry_max = 4u << 20;
 }
 
-static node_log *log_get(node *n)
+node_log *node_log_get(node *n)
 {
     if (n->log == NULL) {
         n->log = calloc(1, sizeof(*n->log));
@@ -191,6 +143,7 @@ void node_log_free(node *n)
         return;
     if (l->st.enabled)
         wal_writer_free(&l->w);
+    node_cluster_free(n);
     for (int i = 0; i < 2; i++)
         wal_batch_free(&l->batch[i]);
     kbuf_free(&l->ops);
@@ -268,8 +221,8 @@ static bool run_exec_op(node *n, mp_rd *r, uint32_t nargs, client *cl, int64_t t
 /* Applies one entry: live (p: each op's connection) or replayed (p NULL).
  * Returns false if the payload does not decode (a bug or damage the
  * checksum missed: the caller stops). */
-static bool apply_entry(node *n, const char *payload, size_t len, uint64_t index, uint64_t term,
-                        const pend *p, uint32_t np)
+bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, uint64_t term,
+                    const pend *p, uint32_t np)
 {
     node_log *l = n->log;
     engine *e = &n->eng;
@@ -349,6 +302,24 @@ static void pend_push(node_log *l, conn_id conn, uint8_t kind)
     l->nops++;
 }
 
+void node_log_build_payload(node *n, kbuf *out)
+{
+    node_log *l = n->log;
+    /* Time never goes back along the log, whatever the clock does. */
+    uint64_t t = n->now_ms > 0 ? (uint64_t)n->now_ms : 0;
+    if (t < l->last_time)
+        t = l->last_time;
+    l->last_time = t;
+    msgpack_packer pk = packer(out);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint64(&pk, t);
+    msgpack_pack_uint64(&pk, n->eng.data_seed);
+    msgpack_pack_array(&pk, l->nops);
+    kbuf_append(out, l->ops.data, l->ops.len);
+    l->nops = 0;
+    kbuf_clear(&l->ops);
+}
+
 /* Seals the entry being built (even an empty one) into a record of the
  * filling batch. */
 static void seal_entry(node *n)
@@ -364,24 +335,12 @@ static void seal_entry(node *n)
     }
     sealed *s = &l->q[l->qtail++];
     memset(s, 0, sizeof(*s));
-    /* Time never goes back along the log, whatever the clock does. */
-    uint64_t t = n->now_ms > 0 ? (uint64_t)n->now_ms : 0;
-    if (t < l->last_time)
-        t = l->last_time;
-    l->last_time = t;
-    msgpack_packer pk = packer(&s->payload);
-    msgpack_pack_array(&pk, 3);
-    msgpack_pack_uint64(&pk, t);
-    msgpack_pack_uint64(&pk, n->eng.data_seed);
-    msgpack_pack_array(&pk, l->nops);
-    kbuf_append(&s->payload, l->ops.data, l->ops.len);
+    node_log_build_payload(n, &s->payload);
     s->index = l->w.log.last + 1;
     s->p = l->bp;
     s->np = l->nbp;
     l->bp = NULL;
     l->nbp = l->capbp = 0;
-    l->nops = 0;
-    kbuf_clear(&l->ops);
     wal_record rec = {.type = WAL_ENTRY_NORMAL, .group = l->o.group, .term = l->term,
                       .index = s->index, .payload = s->payload.data,
                       .payload_len = s->payload.len};
@@ -408,9 +367,14 @@ void node_log_tick(node *n)
     node_log *l = n->log;
     if (!log_on(n) || l->failed || log_busy(l) || n->now_ms - n->eng.log_time < 1000)
         return;
+    if (l->cl && node_cluster_refusal(n))
+        return; /* only the leader moves time on */
     for (int i = 0; i < n->eng.ndbs; i++)
         if (db_expires_count(engine_db(&n->eng, i))) {
-            seal_entry(n);
+            if (l->cl)
+                node_cluster_want_time(n);
+            else
+                seal_entry(n);
             return;
         }
 }
@@ -433,6 +397,8 @@ static void op_args(node_log *l, int argc, const resp_slice *argv)
  * then carries several records. */
 static void maybe_seal(node *n)
 {
+    if (n->log->cl)
+        return; /* Raft entries are sealed at the flush, outside its steps */
     if (n->log->ops.len >= n->log->o.entry_max)
         seal(n);
 }
@@ -464,6 +430,10 @@ bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const
     return true;
 }
 
+static void propose_serve(void *ctx, client *cl, int dbid, int argc, const resp_slice *argv);
+
+void node_log_hook_serve(node *n) { engine_set_serve_hook(&n->eng, propose_serve, n); }
+
 /* The engine's serve hook: a blocked client's pop becomes an op. */
 static void propose_serve(void *ctx, client *cl, int dbid, int argc, const resp_slice *argv)
 {
@@ -492,7 +462,14 @@ bool node_log_barrier(const node *n, const node_conn *c)
     return false;
 }
 
-const char *node_log_refusal(const node *n) { return log_on(n) && n->log->failed ? n->log->error : NULL; }
+const char *node_log_refusal(node *n)
+{
+    if (!log_on(n))
+        return NULL;
+    if (n->log->failed)
+        return n->log->error;
+    return n->log->cl ? node_cluster_refusal(n) : NULL;
+}
 
 /* Hands the filling batch to the driver when none is out. */
 void node_log_flush(node *n)
@@ -500,6 +477,10 @@ void node_log_flush(node *n)
     if (!log_on(n))
         return;
     node_log *l = n->log;
+    if (l->cl) {
+        node_cluster_flush(n);
+        return;
+    }
     if (l->inflight || l->failed)
         return;
     seal(n);
@@ -520,6 +501,8 @@ static void resume_all_cb(void *ctx, dict_node *d)
     if (c->query.len && c->unapplied == 0)
         node_conn_resume(ctx, c);
 }
+
+void node_log_resume_all(node *n) { dict_for_each(&n->conns, resume_all_cb, n); }
 
 /* Fails every op not yet applied with the log's error. */
 static void fail_pending(node *n)
@@ -558,6 +541,10 @@ void node_log_done(node *n, const char *error)
 {
     node_log *l = n->log;
     assert(l && l->inflight);
+    if (l->cl) {
+        node_cluster_log_done(n, error);
+        return;
+    }
     l->inflight = false;
     wal_batch_clear(&l->batch[l->out]);
     if (error) {
@@ -577,7 +564,7 @@ void node_log_done(node *n, const char *error)
     l->applying = true;
     while (l->qhead < l->qtail && l->q[l->qhead].index <= l->out_last) {
         sealed s = l->q[l->qhead++];
-        if (!apply_entry(n, s.payload.data, s.payload.len, s.index, l->term, s.p, s.np))
+        if (!node_log_apply(n, s.payload.data, s.payload.len, s.index, l->term, s.p, s.np))
             abort(); /* the node's own entry: a bug */
         for (uint32_t k = 0; k < s.np; k++) {
             node_conn *c = s.p[k].conn ? node_find_conn(n, s.p[k].conn) : NULL;
@@ -605,6 +592,8 @@ void node_log_done(node *n, const char *error)
 void node_log_conn_gone(node *n, conn_id id)
 {
     node_log *l = n->log;
+    if (l && l->cl)
+        node_cluster_conn_gone(n, id);
     if (l && l->barrier == id) {
         l->barrier = 0;
         dict_for_each(&n->conns, resume_all_cb, n);
@@ -617,7 +606,7 @@ void node_log_conn_gone(node *n, conn_id id)
 void node_log_replay(void *ctx, const wal_record *r, const wal_visit *v)
 {
     node *n = ctx;
-    node_log *l = log_get(n);
+    node_log *l = node_log_get(n);
     if (l->replay_error[0])
         return;
     if (v && v->effect.drop_from && v->effect.drop_from <= l->applied) {
@@ -640,7 +629,7 @@ void node_log_replay(void *ctx, const wal_record *r, const wal_visit *v)
         return;
     }
     uint64_t before = n->eng.stats.commands;
-    if (!apply_entry(n, r->payload, r->payload_len, r->index, r->term, NULL, 0)) {
+    if (!node_log_apply(n, r->payload, r->payload_len, r->index, r->term, NULL, 0)) {
         snprintf(l->replay_error, sizeof(l->replay_error),
                  "entry %llu (term %llu) does not decode", (unsigned long long)r->index,
                  (unsigned long long)r->term);
@@ -651,7 +640,7 @@ void node_log_replay(void *ctx, const wal_record *r, const wal_visit *v)
 
 bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap)
 {
-    node_log *l = log_get(n);
+    node_log *l = node_log_get(n);
     if (l->replay_error[0]) {
         snprintf(err, cap, "%s", l->replay_error);
         return false;
@@ -704,7 +693,7 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
         return false;
     }
     l->st.enabled = true;
-    engine_set_serve_hook(&n->eng, propose_serve, n);
+    node_log_hook_serve(n);
     n->eng.log_expiry = true;
     if (n->eng.log_time < n->now_ms && l->applied == l->snap_index)
         n->eng.log_time = n->now_ms; /* nothing replayed: the log starts now */
@@ -779,8 +768,10 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
     /* The configuration: [data seed] (membership joins it with Raft). */
     kbuf cfg = KBUF_INIT;
     msgpack_packer pk = packer(&cfg);
-    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, l && l->cl ? 2 : 1);
     msgpack_pack_uint64(&pk, n->eng.data_seed);
+    if (l && l->cl)
+        node_cluster_encode_config(n, &cfg); /* [data seed, membership] */
     snap_meta m = {.group = l ? l->o.group : 0, .index = idx, .term = t, .config = cfg.data,
                    .config_len = cfg.len};
     size_t start = snap_begin(out, &m);
@@ -803,16 +794,27 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
 
 const char *node_snapshot_load(node *n, const void *buf, size_t len)
 {
-    node_log *l = log_get(n);
+    node_log *l = node_log_get(n);
     char *why = l->replay_error;
     snap_view v;
     snap_reason r = snap_decode(buf, len, &v);
     if (r != SNAP_R_OK)
         return snap_reason_text(r);
     mp_rd cr = {(const unsigned char *)v.config, (const unsigned char *)v.config + v.h.config_len, false};
-    uint64_t data_seed = mp_read_array(&cr) >= 1 ? mp_read_uint(&cr) : 0;
+    uint32_t ncfg = mp_read_array(&cr);
+    uint64_t data_seed = ncfg >= 1 ? mp_read_uint(&cr) : 0;
+    resp_slice members = {NULL, 0};
+    if (ncfg >= 2)
+        members = mp_read_bin(&cr);
     if (cr.bad)
         return "snapshot configuration does not decode";
+    l->snap_members_len = 0;
+    if (members.len > sizeof(l->snap_members))
+        return "snapshot membership does not decode";
+    if (members.len) {
+        memcpy(l->snap_members, members.ptr, members.len);
+        l->snap_members_len = members.len;
+    }
     if (!engine_set_data_seed(&n->eng, data_seed))
         return "a snapshot can only be loaded into an empty node";
     const char *p = v.body, *end = v.body + v.h.body_len;
@@ -857,7 +859,7 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
 void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
                         int64_t now_ms)
 {
-    node_log *l = log_get(n);
+    node_log *l = node_log_get(n);
     if (index >= l->snap_index) {
         l->snap_index = index;
         l->snap_term = term;

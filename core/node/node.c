@@ -1,5 +1,5 @@
 /* node: clients, limits and the engine behind one step function. See node.h. */
-#include "core/node/node_internal.h"
+#include "core/node/log_internal.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -87,7 +87,19 @@ static void emit_action(node *n, node_action_type type, conn_id c, bool discard)
         if (n->outbox == NULL)
             abort();
     }
-    n->outbox[n->noutbox++] = (node_action){type, c, discard};
+    n->outbox[n->noutbox++] = (node_action){.type = type, .conn = c, .discard = discard};
+}
+
+void node_emit_data(node *n, node_action_type type, rf_id peer, const void *data, size_t len,
+                    uint64_t index, uint64_t term)
+{
+    emit_action(n, type, 0, false);
+    node_action *a = &n->outbox[n->noutbox - 1];
+    a->peer = peer;
+    a->data = data;
+    a->len = len;
+    a->index = index;
+    a->term = term;
 }
 
 void node_emit(node *n, node_action_type type, conn_id c) { emit_action(n, type, c, false); }
@@ -287,7 +299,7 @@ static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
         return -1;
     c->blocking_proposed = false;
     if (rt == ROUTE_RUN)
-        return 0;
+        return n->log->cl ? node_cluster_read(n, c, cmd->argc, cmd->argv) : 0;
     if (node_log_barrier(n, c))
         return -1;
     const char *refusal = node_log_refusal(n);
@@ -430,16 +442,26 @@ static void drain_unblocked(node *n)
     }
 }
 
-int64_t node_next_deadline(const node *n) { return engine_next_block_deadline(&n->eng); }
+int64_t node_next_deadline(const node *n)
+{
+    int64_t a = engine_next_block_deadline(&n->eng), b = node_cluster_deadline(n);
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
 
 void node_step(node *n, const node_event *ev)
 {
     if (ev->now_ms > n->now_ms)
         n->now_ms = ev->now_ms;
+    node_cluster_gc(n);
     switch (ev->type) {
+    case EV_PEER_DATA:
+    case EV_SNAPSHOT_SAVED:
+        node_cluster_step(n, ev);
+        break;
     case EV_TICK: {
         engine_tick(&n->eng, n->now_ms);
         node_log_tick(n);
+        node_cluster_step(n, ev);
         tick_ctx t = {n};
         dict_for_each(&n->conns, tick_conn_cb, &t);
         break;
@@ -458,6 +480,7 @@ void node_step(node *n, const node_event *ev)
     }
     case EV_TIMER:
         engine_block_timeouts(&n->eng, n->now_ms);
+        node_cluster_step(n, ev);
         break;
     case EV_LOG_DONE:
         node_log_done(n, ev->log_error);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/cmd/engine.h"
+#include "core/raft/raft.h"
 #include "core/resp/parser.h"
 #include "core/util/kbuf.h"
 #include "core/wal/wal.h"
@@ -38,6 +39,9 @@ typedef enum node_event_type {
     EV_LOG_DONE,      /* the batch of the last ACT_LOG_WRITE is written (and
                        * synced, as the driver's appendfsync says); log_error
                        * is NULL, or why it failed */
+    EV_PEER_DATA,     /* cluster: one whole message (data, len) from peer */
+    EV_SNAPSHOT_SAVED,/* cluster: the last ACT_SNAPSHOT_SAVE is durable
+                       * (log_error NULL), or why it failed */
 } node_event_type;
 
 typedef struct node_event {
@@ -46,6 +50,9 @@ typedef struct node_event {
     conn_id conn;
     size_t nread;
     const char *log_error; /* EV_LOG_DONE: "No space left on device", ... */
+    rf_id peer;            /* EV_PEER_DATA */
+    const void *data;
+    size_t len;
 } node_event;
 
 typedef enum node_action_type {
@@ -53,6 +60,10 @@ typedef enum node_action_type {
     ACT_CLOSE,    /* close conn after sending what node_output() holds */
     ACT_LOG_WRITE, /* write node_log_batch() (its wal_write ops, in order),
                     * then step EV_LOG_DONE; never more than one at a time */
+    ACT_PEER_SEND, /* cluster: send data/len (one message) to peer; may be lost */
+    ACT_SNAPSHOT_SAVE, /* cluster: write data/len as the snapshot covering
+                        * index/term (temp file, sync, rename over the older
+                        * one), then step EV_SNAPSHOT_SAVED; one at a time */
 } node_action_type;
 
 typedef struct node_action {
@@ -60,6 +71,11 @@ typedef struct node_action {
     conn_id conn;
     bool discard; /* ACT_CLOSE: close at once, dropping unsent output (limits,
                    * timeout, CLIENT KILL), as Redis frees such clients */
+    rf_id peer;         /* ACT_PEER_SEND */
+    const void *data;   /* ACT_PEER_SEND, ACT_SNAPSHOT_SAVE: valid until
+                         * node_actions_clear() */
+    size_t len;
+    uint64_t index, term; /* ACT_SNAPSHOT_SAVE */
 } node_action;
 
 /* Limits the node enforces per connection (Redis's names). */
@@ -264,5 +280,39 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term);
  * written since still counts towards the next automatic snapshot. */
 void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
                         int64_t now_ms);
+
+/* ------------------------------------------------------------------------ */
+/* Cluster (decision 0009): the log is Raft's. A write is proposed to Raft;
+ * the leader replicates it and every node applies it once committed, the
+ * proposer's client getting the reply computed by the apply. Reads run
+ * after a ReadIndex round (linearizable). A node that is not the leader
+ * answers commands with NODE_ERR_NOT_LEADER (forwarding comes with the
+ * cluster bus); a proposal whose fate the node cannot know (leadership lost
+ * before it committed) gets NODE_ERR_UNKNOWN.
+ *
+ * Start-up, in this order: node_snapshot_load (the newest snapshot, if
+ * any), wal_recovery_segment with node_cluster_replay over the segments
+ * (it restores Raft's log and hard state; nothing is applied until the
+ * cluster says it is committed), then node_cluster_start. */
+
+#define NODE_ERR_NOT_LEADER "NOTLEADER" /* "-NOTLEADER leader is 3" / "... unknown" */
+#define NODE_ERR_UNKNOWN "UNKNOWN"      /* "-UNKNOWN leadership changed; the command may or may not have been applied" */
+
+typedef struct node_cluster_opts {
+    rf_options raft;      /* raft.id: this node */
+    rf_config bootstrap;  /* the founding members (empty for a joiner) */
+    uint64_t snapshot_entries; /* take a snapshot (ACT_SNAPSHOT_SAVE) after
+                                * this many applied entries; 0 = never */
+    bool lease_reads;     /* serve reads under the leader's lease when it
+                           * holds (else a ReadIndex round each) */
+} node_cluster_opts;
+
+void node_cluster_replay(void *node_ctx, const wal_record *r, const wal_visit *v);
+bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
+                        const node_cluster_opts *c, char *err, size_t cap);
+
+/* The node's Raft (NULL when it is not a cluster node): read-only, for the
+ * simulator's invariant checks and INFO. */
+const rf_core *node_raft(const node *n);
 
 #endif

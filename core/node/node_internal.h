@@ -17,10 +17,14 @@ struct node_conn {
     uint32_t unapplied;    /* its proposals not applied yet: its other commands wait */
     bool blocking_proposed; /* a blocking command is among them: even its
                              * writes wait (it may block when applied) */
+    uint8_t read_state;     /* cluster: where its read is (cluster.c) */
+    uint64_t read_index;    /* cluster: serve once applied through this */
 };
 
 node_conn *node_find_conn(node *n, conn_id id);
 void node_emit(node *n, node_action_type type, conn_id c);
+void node_emit_data(node *n, node_action_type type, rf_id peer, const void *data, size_t len,
+                    uint64_t index, uint64_t term);
 /* Runs what c has waiting in its query buffer (after its writes applied). */
 void node_conn_resume(node *n, node_conn *c);
 
@@ -32,6 +36,6 @@ void node_log_free(node *n);
 void node_log_conn_gone(node *n, conn_id id);
 void node_log_tick(node *n);
 /* Redis's error for writes after the log failed, or NULL. */
-const char *node_log_refusal(const node *n);
+const char *node_log_refusal(node *n);
 
 #endif

@@ -1,0 +1,779 @@
+/* The node's write path over Raft (node.h "Cluster"; decision 0009).
+ *
+ * log.c builds entries exactly as without a cluster (one entry of every
+ * write that arrived in a loop turn); here the entry is proposed to Raft
+ * instead of being written at once. What Raft's step asks for is carried
+ * out in handle():
+ *   persist   hard state and entries become WAL records of the filling
+ *             batch (ACT_LOG_WRITE); its EV_LOG_DONE acknowledges them to
+ *             Raft (RF_EV_PERSISTED with the batch's newest request)
+ *   msgs      encoded (core/raft/msg.c) and handed out as ACT_PEER_SEND
+ *   apply     committed entries run through log.c's apply; the proposer's
+ *             clients get the replies the apply computed
+ *   reads     a read command waits in its client's query buffer until a
+ *             ReadIndex round confirmed the leadership and the state is
+ *             applied through the read's index, then runs
+ *   install   a leader's snapshot replaces the state (ACT_SNAPSHOT_SAVE)
+ * Raft is never stepped from inside handle(): what the apply and the
+ * resumed clients want (proposals, reads) is queued and stepped by
+ * node_cluster_flush's loop, so Raft's update is never overwritten while
+ * it is being read. */
+#include <assert.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/node/log_internal.h"
+#include "core/raft/msg.h"
+#include "core/resp/writer.h"
+
+enum { READ_NONE = 0, READ_WAIT, READ_APPLY, READ_OK, READ_FAIL };
+
+typedef struct replayed {
+    uint64_t index, term;
+    uint8_t type;
+    kbuf data;
+} replayed;
+
+typedef struct node_cluster {
+    rf_core raft;
+    node_cluster_opts o;
+    bool started;
+    bool stepping;     /* inside flush's loop */
+    uint64_t batch_seq[2]; /* newest Raft persist request in each batch */
+    bool was_leader;
+    bool want_time;    /* an empty entry carries the time on (node_log_tick) */
+
+    conn_id *readq;    /* clients whose read needs a ReadIndex round */
+    size_t nreadq, capreadq;
+    conn_id *resume;   /* clients to run again once handle() is done */
+    size_t nresume, capresume;
+
+    void **bufs;       /* ACT_PEER_SEND / ACT_SNAPSHOT_SAVE bytes */
+    size_t nbufs, capbufs;
+
+    bool saving, save_install;
+    uint64_t save_index, save_term;
+    kbuf save;
+
+    replayed *rp;      /* entries replayed before node_cluster_start */
+    size_t nrp, caprp;
+    uint64_t rp_first; /* the replayed log's base after marks */
+
+    kbuf scratch, prop;
+    char refusal[64];
+    uint64_t decode_errors;
+} node_cluster;
+
+#define ERR_UNKNOWN "-UNKNOWN leadership changed; the command may or may not have been applied"
+
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 16;
+    p = realloc(p, *cap * size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static node_cluster *cluster_get(node *n)
+{
+    node_log *l = n->log;
+    if (l->cl == NULL) {
+        l->cl = calloc(1, sizeof(node_cluster));
+        if (l->cl == NULL)
+            abort();
+    }
+    return l->cl;
+}
+
+static void rp_clear(node_cluster *k, size_t from)
+{
+    for (size_t i = from; i < k->nrp; i++)
+        kbuf_free(&k->rp[i].data);
+    if (from < k->nrp)
+        k->nrp = from;
+}
+
+void node_cluster_free(node *n)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL)
+        return;
+    if (k->started)
+        rf_free(&k->raft);
+    free(k->readq);
+    free(k->resume);
+    for (size_t i = 0; i < k->nbufs; i++)
+        free(k->bufs[i]);
+    free(k->bufs);
+    kbuf_free(&k->save);
+    rp_clear(k, 0);
+    free(k->rp);
+    kbuf_free(&k->scratch);
+    kbuf_free(&k->prop);
+    free(k);
+    n->log->cl = NULL;
+}
+
+const rf_core *node_raft(const node *n)
+{
+    return n->log && n->log->cl && n->log->cl->started ? &n->log->cl->raft : NULL;
+}
+
+static bool leader(const node_cluster *k) { return k->raft.role == RF_LEADER; }
+
+const char *node_cluster_refusal(node *n)
+{
+    node_cluster *k = n->log->cl;
+    if (!k->started || leader(k))
+        return NULL;
+    if (k->raft.leader)
+        snprintf(k->refusal, sizeof(k->refusal), "-" NODE_ERR_NOT_LEADER " leader is %llu",
+                 (unsigned long long)k->raft.leader);
+    else
+        snprintf(k->refusal, sizeof(k->refusal), "-" NODE_ERR_NOT_LEADER " leader unknown");
+    return k->refusal;
+}
+
+/* Bytes an action points at, kept until the driver cleared the actions. */
+static void *keep(node_cluster *k, const void *p, size_t len)
+{
+    k->bufs = grow(k->bufs, &k->capbufs, k->nbufs, sizeof(void *));
+    void *b = malloc(len ? len : 1);
+    if (b == NULL)
+        abort();
+    if (len)
+        memcpy(b, p, len);
+    k->bufs[k->nbufs++] = b;
+    return b;
+}
+
+void node_cluster_gc(node *n)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL || n->noutbox)
+        return;
+    for (size_t i = 0; i < k->nbufs; i++)
+        free(k->bufs[i]);
+    k->nbufs = 0;
+}
+
+static void want_resume(node_cluster *k, conn_id c)
+{
+    k->resume = grow(k->resume, &k->capresume, k->nresume, sizeof(conn_id));
+    k->resume[k->nresume++] = c;
+}
+
+/* Answers the ops of pends that will not be applied (or whose fate is
+ * unknown) with err. */
+static void fail_pends(node *n, const pend *p, uint32_t np, const char *err)
+{
+    node_cluster *k = n->log->cl;
+    for (uint32_t i = 0; i < np; i++) {
+        node_conn *c = p[i].conn ? node_find_conn(n, p[i].conn) : NULL;
+        if (c == NULL)
+            continue;
+        if (p[i].kind == OP_SERVE) {
+            engine_serve_cancel(&n->eng, c->cl, n->now_ms); /* it waits on */
+            continue;
+        }
+        if (p[i].kind == OP_EXEC)
+            engine_end_transaction(&n->eng, c->cl);
+        resp_add_error(&c->out, err, strlen(err));
+        engine_count_error(&n->eng, err, strlen(err));
+        c->unapplied--;
+        node_emit(n, ACT_SEND, c->id);
+        want_resume(k, c->id);
+    }
+}
+
+static void drop_sealed(sealed *s)
+{
+    kbuf_free(&s->payload);
+    free(s->p);
+}
+
+/* Every proposal not applied yet: its fate is not known here any more. */
+static void fail_proposals(node *n, const char *err)
+{
+    node_log *l = n->log;
+    for (size_t i = l->qhead; i < l->qtail; i++) {
+        fail_pends(n, l->q[i].p, l->q[i].np, err);
+        drop_sealed(&l->q[i]);
+    }
+    l->qhead = l->qtail = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Carrying out Raft's update */
+
+static void persist(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    const rf_persist *p = &k->raft.out.persist;
+    if (!p->seq)
+        return;
+    wal_batch *b = &l->batch[l->out ^ 1];
+    if (p->hard_state) {
+        wal_record hs = {.type = WAL_HARD_STATE, .group = l->o.group, .term = p->term,
+                         .vote = p->vote};
+        wal_reason why = wal_writer_append(&l->w, b, &hs);
+        /* A planted bug (a forgotten vote) may ask for what the log's own
+         * rules refuse: the node then forgets to write it, as the bug
+         * would; without bugs it cannot happen. */
+        if (why != WAL_R_OK && !k->o.raft.bugs)
+            abort();
+    }
+    for (uint32_t i = 0; i < p->nentries; i++) {
+        const rf_entry *e = &p->entries[i];
+        wal_record rec = {.type = e->type, .group = l->o.group, .term = e->term,
+                          .index = e->index, .payload = (const char *)e->data,
+                          .payload_len = e->len};
+        wal_reason why = wal_writer_append(&l->w, b, &rec);
+        if (why != WAL_R_OK && !k->o.raft.bugs)
+            abort();
+        if (e->type == RF_ENTRY_NORMAL)
+            l->st.entries++;
+    }
+    k->batch_seq[l->out ^ 1] = p->seq;
+}
+
+static void send_msgs(node *n)
+{
+    node_cluster *k = n->log->cl;
+    for (uint32_t i = 0; i < k->raft.out.nmsgs; i++) {
+        const rf_msg *m = &k->raft.out.msgs[i];
+        kbuf_clear(&k->scratch);
+        rf_msg_encode(m, &k->scratch);
+        void *b = keep(k, k->scratch.data, k->scratch.len);
+        node_emit_data(n, ACT_PEER_SEND, m->to, b, k->scratch.len, 0, 0);
+    }
+}
+
+static void save_snapshot(node *n, bool install)
+{
+    node_cluster *k = n->log->cl;
+    void *b = keep(k, k->save.data, k->save.len);
+    k->saving = true;
+    k->save_install = install;
+    node_emit_data(n, ACT_SNAPSHOT_SAVE, 0, b, k->save.len, k->save_index, k->save_term);
+}
+
+static void install(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    const rf_update *u = &k->raft.out;
+    fail_proposals(n, ERR_UNKNOWN);
+    for (int i = 0; i < n->eng.ndbs; i++)
+        db_flush(engine_db(&n->eng, i));
+    const char *why = node_snapshot_load(n, u->snap_data, u->snap_len);
+    if (why)
+        abort(); /* the leader's own snapshot, checksummed: a bug */
+    l->applied = u->snap_index;
+    l->applied_term = u->snap_term;
+    kbuf_clear(&k->save);
+    kbuf_append(&k->save, u->snap_data, u->snap_len);
+    k->save_index = u->snap_index;
+    k->save_term = u->snap_term;
+    save_snapshot(n, true);
+}
+
+static void apply(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    const rf_update *u = &k->raft.out;
+    l->applying = true;
+    for (uint64_t i = u->apply_from; i <= u->apply_to; i++) {
+        const rf_entry *e = rf_entry_at(&k->raft, i);
+        assert(e);
+        while (l->qhead < l->qtail && l->q[l->qhead].index < i) {
+            sealed *s = &l->q[l->qhead++];
+            fail_pends(n, s->p, s->np, ERR_UNKNOWN);
+            drop_sealed(s);
+        }
+        sealed s = {0};
+        bool mine = l->qhead < l->qtail && l->q[l->qhead].index == i;
+        if (mine) {
+            s = l->q[l->qhead++];
+            if (s.term != e->term) {
+                /* Another leader's entry took its place. */
+                fail_pends(n, s.p, s.np, ERR_UNKNOWN);
+                drop_sealed(&s);
+                mine = false;
+            }
+        }
+        if (e->type == RF_ENTRY_NORMAL) {
+            if (!node_log_apply(n, (const char *)e->data, e->len, i, e->term, mine ? s.p : NULL,
+                                mine ? s.np : 0))
+                abort(); /* an entry that does not decode: a bug */
+        } else {
+            l->applied = i;
+            l->applied_term = e->term;
+        }
+        if (mine) {
+            for (uint32_t j = 0; j < s.np; j++)
+                if (s.p[j].conn)
+                    want_resume(k, s.p[j].conn);
+            drop_sealed(&s);
+        }
+    }
+    l->applying = false;
+    if (l->qhead == l->qtail)
+        l->qhead = l->qtail = 0;
+}
+
+static void reads(node *n)
+{
+    node_cluster *k = n->log->cl;
+    const rf_update *u = &k->raft.out;
+    for (uint32_t i = 0; i < u->nreads; i++) {
+        node_conn *c = node_find_conn(n, (conn_id)u->reads[i].ctx);
+        if (c == NULL || c->read_state != READ_WAIT)
+            continue;
+        c->read_state = READ_APPLY;
+        c->read_index = u->reads[i].index;
+    }
+    for (uint32_t i = 0; i < u->nread_fails; i++) {
+        node_conn *c = node_find_conn(n, (conn_id)u->read_fails[i]);
+        if (c == NULL || c->read_state != READ_WAIT)
+            continue;
+        c->read_state = READ_FAIL;
+        want_resume(k, c->id);
+    }
+}
+
+typedef struct ready_ctx {
+    node *n;
+} ready_ctx;
+
+static void ready_cb(void *ctx, dict_node *d)
+{
+    node *n = ((ready_ctx *)ctx)->n;
+    node_conn *c = (node_conn *)d;
+    if (c->read_state == READ_APPLY && c->read_index <= n->log->applied) {
+        c->read_state = READ_OK;
+        want_resume(n->log->cl, c->id);
+    }
+}
+
+static void maybe_snapshot(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    if (!k->o.snapshot_entries || k->saving || k->raft.installing ||
+        l->applied < l->snap_index + k->o.snapshot_entries)
+        return;
+    kbuf_clear(&k->save);
+    node_snapshot_encode(n, &k->save, &k->save_index, &k->save_term);
+    save_snapshot(n, false);
+}
+
+/* Carries out Raft's update of the step just taken. */
+static void handle(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    const rf_update *u = &k->raft.out;
+    persist(n);
+    send_msgs(n);
+    if (u->install)
+        install(n);
+    if (u->apply_from <= u->apply_to)
+        apply(n);
+    reads(n);
+    if (k->was_leader && !leader(k)) {
+        /* Deposed: what it proposed may or may not commit under the next
+         * leader; what it had not proposed yet never will. */
+        fail_proposals(n, ERR_UNKNOWN);
+        fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
+        l->nbp = l->nops = 0;
+        kbuf_clear(&l->ops);
+    }
+    k->was_leader = leader(k);
+    ready_ctx rc = {n};
+    if (u->apply_from <= u->apply_to || u->nreads)
+        dict_for_each(&n->conns, ready_cb, &rc);
+    maybe_snapshot(n);
+}
+
+static void step(node *n, rf_event *ev)
+{
+    node_cluster *k = n->log->cl;
+    ev->now_ms = n->now_ms;
+    rf_step(&k->raft, ev);
+    handle(n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The node's side */
+
+static bool needs_read_index(node *n, node_conn *c, int argc, const resp_slice *argv)
+{
+    const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);
+    if (ce == NULL)
+        return false;
+    const cmd_def *d = ce->parent ? ce->parent->def : ce->def;
+    if (c->cl->flags & CLIENT_MULTI)
+        return ce->parent == NULL && strcmp(d->name, "exec") == 0;
+    return (d->flags & CMD_READONLY) && d->first_key > 0;
+}
+
+int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
+{
+    node_cluster *k = n->log->cl;
+    switch (c->read_state) {
+    case READ_OK: c->read_state = READ_NONE; return 0;
+    case READ_WAIT:
+    case READ_APPLY: return -1;
+    case READ_FAIL: {
+        c->read_state = READ_NONE;
+        const char *r = node_cluster_refusal(n);
+        if (r == NULL)
+            r = "-" NODE_ERR_NOT_LEADER " leader unknown";
+        if (c->cl->flags & CLIENT_MULTI)
+            engine_end_transaction(&n->eng, c->cl);
+        resp_add_error(&c->out, r, strlen(r));
+        return 1;
+    }
+    default: break;
+    }
+    if (!needs_read_index(n, c, argc, argv))
+        return 0;
+    const char *r = node_cluster_refusal(n);
+    if (r) {
+        if (c->cl->flags & CLIENT_MULTI)
+            engine_end_transaction(&n->eng, c->cl);
+        resp_add_error(&c->out, r, strlen(r));
+        return 1;
+    }
+    c->read_state = READ_WAIT;
+    k->readq = grow(k->readq, &k->capreadq, k->nreadq, sizeof(conn_id));
+    k->readq[k->nreadq++] = c->id;
+    return -1;
+}
+
+void node_cluster_conn_gone(node *n, conn_id id)
+{
+    (void)n;
+    (void)id; /* its queued read and ready state go with the connection */
+}
+
+void node_cluster_want_time(node *n) { n->log->cl->want_time = true; }
+
+static void propose(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    pend *p = l->bp;
+    uint32_t np = l->nbp;
+    l->bp = NULL;
+    l->nbp = l->capbp = 0;
+    kbuf_clear(&k->prop);
+    node_log_build_payload(n, &k->prop);
+    rf_event ev = {.type = RF_EV_PROPOSE, .data = k->prop.data, .len = k->prop.len};
+    ev.now_ms = n->now_ms;
+    rf_step(&k->raft, &ev);
+    if (k->raft.err != RF_OK) {
+        const char *r = node_cluster_refusal(n);
+        fail_pends(n, p, np, r ? r : "-" NODE_ERR_NOT_LEADER " leader unknown");
+        free(p);
+        handle(n);
+        return;
+    }
+    if (l->qtail == l->qcap) {
+        l->qcap = l->qcap ? l->qcap * 2 : 16;
+        l->q = realloc(l->q, l->qcap * sizeof(*l->q));
+        if (l->q == NULL)
+            abort();
+    }
+    sealed *s = &l->q[l->qtail++];
+    memset(s, 0, sizeof(*s));
+    s->index = rf_last_index(&k->raft);
+    s->term = k->raft.term;
+    s->p = p;
+    s->np = np;
+    handle(n);
+}
+
+void node_cluster_flush(node *n)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    if (!k->started || k->stepping)
+        return;
+    k->stepping = true;
+    for (;;) {
+        bool did = false;
+        while (k->nreadq) {
+            conn_id id = k->readq[--k->nreadq];
+            node_conn *c = node_find_conn(n, id);
+            if (c == NULL || c->read_state != READ_WAIT)
+                continue;
+            rf_event ev = {.type = RF_EV_READ, .ctx = id, .lease = k->o.lease_reads};
+            step(n, &ev);
+            did = true;
+        }
+        if (!l->failed && (l->nops > 0 || k->want_time)) {
+            k->want_time = false;
+            if (leader(k)) {
+                propose(n);
+            } else {
+                fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
+                l->nbp = l->nops = 0;
+                kbuf_clear(&l->ops);
+            }
+            did = true;
+        }
+        if (!l->inflight && !l->failed && l->batch[l->out ^ 1].buf.len) {
+            wal_batch *b = &l->batch[l->out ^ 1];
+            l->out ^= 1;
+            l->inflight = true;
+            l->st.batches++;
+            l->st.bytes += b->buf.len;
+            node_emit(n, ACT_LOG_WRITE, 0);
+        }
+        while (k->nresume) {
+            node_conn *c = node_find_conn(n, k->resume[--k->nresume]);
+            if (c && !c->closing && c->unapplied == 0 && c->query.len)
+                node_conn_resume(n, c);
+            did = true;
+        }
+        if (!did)
+            break;
+    }
+    k->stepping = false;
+}
+
+void node_cluster_log_done(node *n, const char *error)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    l->inflight = false;
+    wal_batch_clear(&l->batch[l->out]);
+    if (error) {
+        /* A node that cannot write its log can take no further part:
+         * it stops answering Raft until it is restarted. */
+        l->failed = true;
+        snprintf(l->error, sizeof(l->error), "-MISCONF Errors writing to the AOF file: %s", error);
+        fail_proposals(n, ERR_UNKNOWN);
+        fail_pends(n, l->bp, l->nbp, l->error);
+        l->nbp = l->nops = 0;
+        kbuf_clear(&l->ops);
+        node_log_resume_all(n);
+        return;
+    }
+    rf_event ev = {.type = RF_EV_PERSISTED, .seq = k->batch_seq[l->out]};
+    step(n, &ev);
+    node_cluster_flush(n);
+}
+
+static void on_snapshot_saved(node *n, const char *error)
+{
+    node_log *l = n->log;
+    node_cluster *k = l->cl;
+    if (!k->saving)
+        return;
+    k->saving = false;
+    if (error) {
+        if (k->save_install) {
+            l->failed = true;
+            snprintf(l->error, sizeof(l->error), "-MISCONF Errors writing the snapshot: %s",
+                     error);
+        }
+        return;
+    }
+    if (k->save_install) {
+        /* The log from here on continues the snapshot. */
+        wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = l->o.group, .term = k->save_term,
+                         .index = k->save_index};
+        if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &mk) != WAL_R_OK && !k->o.raft.bugs)
+            abort();
+        node_snapshot_done(n, k->save_index, k->save_term, l->st.bytes, n->now_ms);
+        rf_event ev = {.type = RF_EV_SNAPSHOT_PERSISTED};
+        step(n, &ev);
+        return;
+    }
+    node_snapshot_done(n, k->save_index, k->save_term, l->st.bytes, n->now_ms);
+    rf_event ev = {.type = RF_EV_SNAPSHOT, .index = k->save_index, .term = k->save_term,
+                   .data = k->save.data, .len = k->save.len,
+                   .trailing = k->o.snapshot_entries / 2};
+    step(n, &ev);
+}
+
+void node_cluster_step(node *n, const node_event *ev)
+{
+    node_log *l = n->log;
+    node_cluster *k = l ? l->cl : NULL;
+    if (!k || !k->started)
+        return;
+    switch (ev->type) {
+    case EV_PEER_DATA: {
+        if (l->failed)
+            return;
+        rf_msg m;
+        if (rf_msg_decode(&m, ev->data, ev->len, &k->scratch) != NULL) {
+            k->decode_errors++;
+            return;
+        }
+        rf_event e = {.type = RF_EV_RECV, .msg = &m};
+        step(n, &e);
+        return;
+    }
+    case EV_SNAPSHOT_SAVED: on_snapshot_saved(n, ev->log_error); return;
+    case EV_TICK:
+    case EV_TIMER:
+        if (!l->failed && k->raft.out.deadline >= 0 && n->now_ms >= k->raft.out.deadline) {
+            rf_event e = {.type = RF_EV_TIMEOUT};
+            step(n, &e);
+        }
+        return;
+    default: return;
+    }
+}
+
+int64_t node_cluster_deadline(const node *n)
+{
+    const node_cluster *k = n->log ? n->log->cl : NULL;
+    if (!k || !k->started || n->log->failed)
+        return -1;
+    return k->raft.out.deadline;
+}
+
+void node_cluster_encode_config(const node *n, kbuf *out)
+{
+    const node_cluster *k = n->log->cl;
+    unsigned char buf[RF_CONFIG_ENCODED_MAX];
+    rf_config c;
+    memset(&c, 0, sizeof(c));
+    if (k->started) {
+        /* The membership in force at the applied index. */
+        c = k->raft.config;
+        if (k->raft.config_index > n->log->applied) {
+            for (uint64_t i = n->log->applied; i >= k->raft.log_start && i > 0; i--) {
+                const rf_entry *e = rf_entry_at(&k->raft, i);
+                if (e && e->type == RF_ENTRY_CONFIG && rf_config_decode(&c, e->data, e->len))
+                    goto found;
+            }
+            c = k->raft.snap_index ? k->raft.snap_config : k->o.bootstrap;
+        }
+    }
+found:;
+    size_t len = rf_config_encode(&c, buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, kbuf_write);
+    msgpack_pack_bin_with_body(&pk, buf, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start-up */
+
+void node_cluster_replay(void *ctx, const wal_record *r, const wal_visit *v)
+{
+    node *n = ctx;
+    node_log *l = n->log;
+    if (l == NULL)
+        l = node_log_get(n);
+    node_cluster *k = cluster_get(n);
+    const wal_effect *ef = v ? &v->effect : NULL;
+    if (ef && ef->drop_from) {
+        size_t i = 0;
+        while (i < k->nrp && k->rp[i].index < ef->drop_from)
+            i++;
+        rp_clear(k, i);
+    }
+    if (r->type == WAL_SNAPSHOT_MARK) {
+        size_t i = 0;
+        if (ef && ef->reset)
+            i = k->nrp;
+        else
+            while (i < k->nrp && k->rp[i].index <= r->index)
+                i++;
+        for (size_t j = 0; j < i; j++)
+            kbuf_free(&k->rp[j].data);
+        memmove(k->rp, k->rp + i, (k->nrp - i) * sizeof(*k->rp));
+        k->nrp -= i;
+        return;
+    }
+    if (!wal_type_is_entry(r->type))
+        return;
+    k->rp = grow(k->rp, &k->caprp, k->nrp, sizeof(*k->rp));
+    replayed *e = &k->rp[k->nrp++];
+    memset(e, 0, sizeof(*e));
+    e->index = r->index;
+    e->term = r->term;
+    e->type = r->type;
+    kbuf_append(&e->data, r->payload, r->payload_len);
+}
+
+bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
+                        const node_cluster_opts *co, char *err, size_t cap)
+{
+    node_log *l = node_log_get(n);
+    node_cluster *k = cluster_get(n);
+    k->o = *co;
+    l->o = *o;
+    l->failed = false;
+    l->error[0] = '\0';
+    rf_init(&k->raft, &co->raft, &co->bootstrap, n->now_ms);
+    k->started = true;
+    if (l->snap_index) {
+        rf_config c = co->bootstrap;
+        if (l->snap_members_len && !rf_config_decode(&c, l->snap_members, l->snap_members_len)) {
+            snprintf(err, cap, "the snapshot's membership does not decode");
+            return false;
+        }
+        rf_restore_snapshot(&k->raft, l->snap_index, l->snap_term, &c);
+    }
+    bool resumed = false;
+    if (rc && rc->started && rc->res.status != WAL_CORRUPT) {
+        wal_fit fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
+        if (fit == WAL_FIT_GAP) {
+            snprintf(err, cap,
+                     "the log starts at entry %llu but the snapshot ends at %llu: entries are missing",
+                     (unsigned long long)rc->log.first, (unsigned long long)l->snap_index);
+            return false;
+        }
+        if (rc->log.has_hard_state)
+            rf_restore_hard_state(&k->raft, rc->log.hs_term, rc->log.hs_vote);
+        if (!wal_writer_resume(&l->w, rc, o->seg_max, o->salt_seed)) {
+            snprintf(err, cap, "the log cannot be continued");
+            return false;
+        }
+        resumed = true;
+        if (fit == WAL_FIT_SUPERSEDED) {
+            rp_clear(k, 0);
+            wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = o->group,
+                             .term = l->snap_term, .index = l->snap_index};
+            if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &mk) != WAL_R_OK) {
+                snprintf(err, cap, "the log does not take the snapshot's mark at %llu",
+                         (unsigned long long)l->snap_index);
+                return false;
+            }
+        }
+    }
+    if (!resumed)
+        wal_writer_init(&l->w, o->group, o->seg_max, o->salt_seed, l->snap_index + 1,
+                        l->snap_term);
+    for (size_t i = 0; i < k->nrp; i++)
+        if (k->rp[i].index > l->snap_index)
+            rf_restore_entry(&k->raft, k->rp[i].index, k->rp[i].term, k->rp[i].type,
+                             k->rp[i].data.data, k->rp[i].data.len);
+    rp_clear(k, 0);
+    rf_start(&k->raft, l->applied, n->now_ms);
+    l->st.enabled = true;
+    node_log_hook_serve(n);
+    n->eng.log_expiry = true;
+    if (n->eng.log_time < n->now_ms && l->applied == l->snap_index)
+        n->eng.log_time = n->now_ms;
+    k->was_leader = false;
+    handle(n);
+    node_cluster_flush(n);
+    return true;
+}

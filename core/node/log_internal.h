@@ -1,0 +1,89 @@
+/* The log's state, shared by log.c (the write path) and cluster.c (the
+ * same write path over Raft). */
+#ifndef KEEL_CORE_NODE_LOG_INTERNAL_H
+#define KEEL_CORE_NODE_LOG_INTERNAL_H
+
+#include "core/node/node_internal.h"
+#include "core/raft/raft.h"
+
+enum { OP_CMD = 1, OP_EXEC, OP_SERVE };
+
+typedef struct pend {
+    conn_id conn; /* 0: nobody waits for the reply */
+    uint8_t kind;
+} pend;
+
+typedef struct sealed {
+    uint64_t index;
+    uint64_t term; /* cluster: the term it was proposed in */
+    kbuf payload;
+    pend *p;
+    uint32_t np;
+} sealed;
+
+struct node_log {
+    node_log_opts o;
+    uint64_t term;
+    wal_writer w;
+    wal_batch batch[2]; /* [out]: handed to the driver; the other fills */
+    int out;
+    bool inflight;
+    uint64_t out_last; /* last entry index in the outstanding batch */
+
+    kbuf ops; /* the entry being built: its ops, encoded */
+    uint32_t nops;
+    pend *bp; /* their connections */
+    uint32_t nbp, capbp;
+
+    sealed *q; /* sealed, not applied: q[qhead .. qtail) */
+    size_t qhead, qtail, qcap;
+
+    uint64_t applied, applied_term, last_time;
+    uint64_t snap_index, snap_term;
+    conn_id barrier; /* a watched EXEC waiting for the log to drain */
+    bool applying;   /* inside node_log_done's apply loop */
+    uint64_t snap_bytes; /* st.bytes when the newest snapshot's state was taken */
+    bool closing;    /* node_log_close: no new proposals; stop when drained */
+    bool failed;
+    char error[160];
+    char replay_error[256];
+
+    client *detached; /* runs ops whose client is gone, and replays */
+    kbuf scratch;
+    resp_slice *argv;
+    size_t capargv;
+    node_log_info st;
+
+    /* Cluster mode (cluster.c): the log is Raft's. */
+    struct node_cluster *cl;
+    /* The membership the loaded snapshot holds (rf_config_encode bytes). */
+    unsigned char snap_members[RF_CONFIG_ENCODED_MAX];
+    size_t snap_members_len;
+};
+
+
+/* log.c, for cluster.c */
+node_log *node_log_get(node *n); /* created on first use */
+void node_log_hook_serve(node *n);
+bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, uint64_t term,
+                    const pend *p, uint32_t np);
+/* The entry being built, as a payload (then empty again). */
+void node_log_build_payload(node *n, kbuf *out);
+void node_log_resume_all(node *n);
+
+/* cluster.c, for log.c and node.c */
+void node_cluster_free(node *n);
+void node_cluster_flush(node *n);
+void node_cluster_log_done(node *n, const char *error);
+void node_cluster_step(node *n, const node_event *ev);
+int64_t node_cluster_deadline(const node *n);
+/* The refusal for a write here (not the leader), or NULL. */
+const char *node_cluster_refusal(node *n);
+/* route() for a command that runs now: 0 run it, -1 wait, 1 answered. */
+int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv);
+void node_cluster_encode_config(const node *n, kbuf *out);
+void node_cluster_conn_gone(node *n, conn_id id);
+void node_cluster_want_time(node *n);
+void node_cluster_gc(node *n); /* frees action bytes once the outbox is empty */
+
+#endif
