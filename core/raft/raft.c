@@ -942,6 +942,12 @@ static void on_append_resp(rf_core *r, const rf_msg *m, uint32_t slot)
         maybe_timeout_now(r, slot);
     } else if (p->state == RF_PROBE) {
         p->paused = false;
+        /* A probe answered at what already matched (after a snapshot
+         * with nothing past it): the follower is in step. */
+        if (m->index == p->match && p->next == p->match + 1) {
+            to_probe(p);
+            p->state = RF_REPLICATE;
+        }
     }
     inflight_free_to(p, m->index);
     maybe_send(r, slot);
@@ -963,8 +969,14 @@ static void on_heartbeat_resp(rf_core *r, const rf_msg *m, uint32_t slot)
     }
     if (p->state == RF_SNAPSHOTTING && r->now - p->snap_sent_ms >= r->o.election_ms / 2)
         send_snapshot_chunk(r, slot); /* a chunk or its answer was lost */
-    else if (p->match < rf_last_index(r))
-        maybe_send(r, slot);
+    else if (p->match < rf_last_index(r)) {
+        /* Behind with nothing out (an APPEND or its answer was lost): an
+         * empty APPEND at next - 1 finds out where it stands. */
+        if (p->state == RF_REPLICATE && p->next > rf_last_index(r))
+            send_append(r, slot);
+        else
+            maybe_send(r, slot);
+    }
     serve_reads(r);
 }
 
@@ -1491,7 +1503,10 @@ static void on_transfer(rf_core *r, const rf_event *ev)
 
 static void on_local_snapshot(rf_core *r, const rf_event *ev)
 {
-    if (ev->index <= r->snap_index || ev->index > r->applied)
+    /* The same snapshot is taken again after a restart (the core has its
+     * index from rf_restore_snapshot, not its bytes). */
+    if (ev->index < r->snap_index || (ev->index == r->snap_index && r->snap_data) ||
+        ev->index > r->applied)
         return;
     r->snap_config = config_at(r, ev->index);
     r->snap_term = term_at(r, ev->index);

@@ -123,7 +123,9 @@ typedef struct rf_msg {
     uint32_t nentries;
     const rf_entry *entries;
     /* APPEND_RESP: index = the last index that now matches (success), or
-     * the rejected prev_index; hint_index/hint_term: the conflict */
+     * the rejected prev_index. hint_index/hint_term, the conflict: when
+     * prev_index is past the follower's log, (its last + 1, 0); otherwise
+     * its term at prev_index and the first index it holds of that term */
     uint64_t index, hint_index, hint_term;
     /* HEARTBEAT / APPEND and their responses: the leader's read round and
      * its clock when it sent the message, echoed back */
@@ -401,7 +403,9 @@ void rf_restore_snapshot(rf_core *r, uint64_t index, uint64_t term, const rf_con
 void rf_restore_entry(rf_core *r, uint64_t index, uint64_t term, uint8_t type, const void *data,
                       size_t len);
 /* After the restores: the applied index the state machine already holds
- * (the snapshot's), and arms the election timer. */
+ * (the snapshot's), and arms the election timer. A restarted node (term >
+ * 0) with check-quorum grants no vote for election_ms: it cannot know
+ * whose lease it confirmed just before it went down. */
 void rf_start(rf_core *r, uint64_t applied, int64_t now_ms);
 
 void rf_step(rf_core *r, const rf_event *ev);
