@@ -323,12 +323,18 @@ static cmd_ctx client_ctx(engine *e, client *c, int64_t now_ms)
 
 bool engine_unblock_client(engine *e, client *c, bool error, int64_t now_ms)
 {
+    return engine_unblock_client_with(
+        e, c, error ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK" : NULL, now_ms);
+}
+
+bool engine_unblock_client_with(engine *e, client *c, const char *error, int64_t now_ms)
+{
     /* A serve in flight may still apply: the client waits for it. */
     if (c->block == NULL || c->block->in_flight)
         return false;
     cmd_ctx x = client_ctx(e, c, now_ms);
     if (error)
-        reply_error(&x, "-UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        reply_error(&x, error);
     else
         reply_null_array(&x);
     unblock(e, c);

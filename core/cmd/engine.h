@@ -301,6 +301,8 @@ int64_t engine_next_block_deadline(const engine *e);
 /* CLIENT UNBLOCK: ends c's wait with a timeout's reply or, if error, with
  * -UNBLOCKED. False if c was not blocked. */
 bool engine_unblock_client(engine *e, client *c, bool error, int64_t now_ms);
+/* The same with the error's text (NULL: the timeout's null reply). */
+bool engine_unblock_client_with(engine *e, client *c, const char *error, int64_t now_ms);
 
 /* Blocking commands served by proposal, when the node logs its writes
  * (decision 0007): a serving pop must be in the log, or a replay would not

@@ -363,6 +363,20 @@ static void ready_cb(void *ctx, dict_node *d)
     }
 }
 
+static void unblock_cb(void *ctx, dict_node *d)
+{
+    node *n = ((ready_ctx *)ctx)->n;
+    node_conn *c = (node_conn *)d;
+    if (engine_client_blocked(c->cl) &&
+        engine_unblock_client_with(&n->eng, c->cl,
+                                   "-UNBLOCKED force unblock from blocking operation, instance "
+                                   "state changed (master -> replica?)",
+                                   n->now_ms)) {
+        node_emit(n, ACT_SEND, c->id);
+        want_resume(n->log->cl, c->id);
+    }
+}
+
 static void maybe_snapshot(node *n)
 {
     node_log *l = n->log;
@@ -390,11 +404,15 @@ static void handle(node *n)
     reads(n);
     if (k->was_leader && !leader(k)) {
         /* Deposed: what it proposed may or may not commit under the next
-         * leader; what it had not proposed yet never will. */
+         * leader; what it had not proposed yet never will. Clients blocked
+         * here would wait for pushes that now go to another node: they are
+         * released with Redis's error for a master turned replica. */
         fail_proposals(n, ERR_UNKNOWN);
         fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
         l->nbp = l->nops = 0;
         kbuf_clear(&l->ops);
+        ready_ctx uc = {n};
+        dict_for_each(&n->conns, unblock_cb, &uc);
     }
     k->was_leader = leader(k);
     ready_ctx rc = {n};

@@ -338,6 +338,36 @@ Test(node_cluster, a_new_leader_keeps_what_was_acknowledged)
     cr_assert_eq(node_raft(&W.n[l])->role, RF_FOLLOWER);
 }
 
+/* Sends req on a new connection without waiting; returns the connection. */
+static conn_id send_only(int i, const char *req)
+{
+    const char *rej;
+    conn_id c = node_client_open(&W.n[i], W.now, "127.0.0.1:5001", "127.0.0.1:6379", -1, &rej);
+    size_t avail;
+    char *p = node_read_buffer(&W.n[i], c, strlen(req), &avail);
+    memcpy(p, req, strlen(req));
+    step(i, &(node_event){.type = EV_CLIENT_DATA, .conn = c, .nread = strlen(req)});
+    settle();
+    return c;
+}
+
+Test(node_cluster, a_deposed_leader_releases_its_blocked_clients)
+{
+    start_all();
+    int l = wait_leader();
+    conn_id c = send_only(l, "*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    cr_assert_eq(node_output(&W.n[l], c)->len, 0, "BLPOP answered at once");
+    /* Cut the leader off: check-quorum makes it step down. */
+    for (int i = 0; i < N; i++)
+        W.cut[l][i] = W.cut[i][l] = true;
+    advance(400);
+    cr_assert_neq(node_raft(&W.n[l])->role, RF_LEADER);
+    kbuf *o = node_output(&W.n[l], c);
+    cr_assert(o->len > 0, "the blocked client is still waiting");
+    cr_assert(strncmp(o->data, "-UNBLOCKED force unblock", 24) == 0, "%.*s", (int)o->len,
+              o->data);
+}
+
 Test(node_cluster, a_node_that_missed_the_compacted_log_gets_a_snapshot)
 {
     W.snapshot_entries = 8;
