@@ -739,6 +739,12 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
     l->o = *o;
     l->failed = false;
     l->error[0] = '\0';
+    /* Every leader's entries carry the group's seed: a restarted node that
+     * leads before it applied its log must not seal entries with another. */
+    if (!engine_set_data_seed(&n->eng, co->data_seed)) {
+        snprintf(err, cap, "the snapshot's data seed is not the group's");
+        return false;
+    }
     rf_init(&k->raft, &co->raft, &co->bootstrap, n->now_ms);
     k->started = true;
     if (l->snap_index) {

@@ -305,6 +305,9 @@ typedef struct node_cluster_opts {
                                 * this many applied entries; 0 = never */
     bool lease_reads;     /* serve reads under the leader's lease when it
                            * holds (else a ReadIndex round each) */
+    uint64_t data_seed;   /* the group's hash seed (decision 0008): the same
+                           * on every member, whoever leads, e.g. drawn once
+                           * when the cluster is created */
 } node_cluster_opts;
 
 void node_cluster_replay(void *node_ctx, const wal_record *r, const wal_visit *v);
