@@ -625,6 +625,34 @@ static void on_snapshot_saved(node *n, const char *error)
     step(n, &ev);
 }
 
+static rf_err operator_step(node *n, rf_event *ev, int64_t now_ms)
+{
+    node_cluster *k = n->log && n->log->cl && n->log->cl->started ? n->log->cl : NULL;
+    if (k == NULL)
+        return RF_ERR_NOT_LEADER;
+    if (now_ms > n->now_ms)
+        n->now_ms = now_ms;
+    if (n->log->failed || k->stepping)
+        return RF_ERR_NOT_LEADER;
+    node_cluster_gc(n);
+    step(n, ev);
+    rf_err e = k->raft.err;
+    node_cluster_flush(n);
+    return e;
+}
+
+rf_err node_cluster_change(node *n, rf_conf_op op, rf_id id, int64_t now_ms)
+{
+    rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = (uint8_t)op, .conf_id = id};
+    return operator_step(n, &ev, now_ms);
+}
+
+rf_err node_cluster_transfer(node *n, rf_id to, int64_t now_ms)
+{
+    rf_event ev = {.type = RF_EV_TRANSFER, .to = to};
+    return operator_step(n, &ev, now_ms);
+}
+
 void node_cluster_step(node *n, const node_event *ev)
 {
     node_log *l = n->log;

@@ -318,4 +318,13 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
  * simulator's invariant checks and INFO. */
 const rf_core *node_raft(const node *n);
 
+/* Operator requests, between steps (actions as after a step): a membership
+ * change (add a learner, promote a caught-up learner, remove a member) or
+ * a leadership transfer. Only the leader accepts; RF_OK or why not
+ * (rf_err_text). A change is an entry like any other; a node added as a
+ * learner starts with an empty bootstrap and learns the membership from
+ * the leader. */
+rf_err node_cluster_change(node *n, rf_conf_op op, rf_id id, int64_t now_ms);
+rf_err node_cluster_transfer(node *n, rf_id to, int64_t now_ms);
+
 #endif

@@ -401,3 +401,54 @@ Test(node_cluster, a_node_that_missed_the_compacted_log_gets_a_snapshot)
     advance(300);
     cr_assert_eq(node_raft(&W.n[f])->applied, node_raft(&W.n[other])->applied);
 }
+
+static rf_err change(int i, rf_conf_op op, int who)
+{
+    rf_err e = node_cluster_change(&W.n[i], op, (rf_id)who + 1, W.now);
+    carry_out(i);
+    settle();
+    return e;
+}
+
+Test(node_cluster, members_leave_and_come_back_and_leadership_moves)
+{
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N;
+    cr_assert_eq(change(f, RF_CONF_REMOVE, l), RF_ERR_NOT_LEADER);
+    cr_assert_eq(node_cluster_change(&W.n[l], RF_CONF_REMOVE, (rf_id)f + 1, W.now), RF_OK);
+    /* One change at a time: the next waits for this one's commit. */
+    cr_assert_eq(node_cluster_change(&W.n[l], RF_CONF_ADD_LEARNER, (rf_id)f + 1, W.now),
+                 RF_ERR_CONF_PENDING);
+    carry_out(l);
+    settle();
+    advance(50);
+    cr_assert_eq(node_raft(&W.n[l])->config.nvoters, 2);
+    /* Two voters left: both are needed, and enough. */
+    crash(f);
+    cr_assert_str_eq(cmd(l, "*3\r\n$3\r\nSET\r\n$1\r\nm\r\n$1\r\n1\r\n"), "+OK\r\n");
+    /* It comes back (its own log says it is out), as a learner first. */
+    boot(f);
+    cr_assert_eq(change(l, RF_CONF_ADD_LEARNER, f), RF_OK);
+    rf_err e = RF_ERR_NOT_CAUGHT_UP;
+    for (int t = 0; t < 100 && e != RF_OK; t++) {
+        advance(10);
+        e = change(l, RF_CONF_PROMOTE, f);
+    }
+    cr_assert_eq(e, RF_OK, "%s", rf_err_text(e));
+    advance(50);
+    cr_assert_eq(node_raft(&W.n[f])->config.nvoters, 3);
+    /* Leadership moves to it on request. */
+    cr_assert_eq(node_cluster_transfer(&W.n[l], (rf_id)f + 1, W.now), RF_OK);
+    carry_out(l);
+    settle();
+    advance(20);
+    cr_assert_eq(leader(), f);
+    cr_assert_str_eq(cmd(f, "*2\r\n$3\r\nGET\r\n$1\r\nm\r\n"), "$1\r\n1\r\n");
+    /* The leader can remove itself: the other two go on. */
+    cr_assert_eq(change(f, RF_CONF_REMOVE, f), RF_OK);
+    advance(400);
+    int l2 = wait_leader();
+    cr_assert_neq(l2, f);
+    cr_assert_str_eq(cmd(l2, "*2\r\n$4\r\nINCR\r\n$1\r\nm\r\n"), ":2\r\n");
+}
