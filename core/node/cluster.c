@@ -505,14 +505,7 @@ static void propose(node *n)
         handle(n);
         return;
     }
-    if (l->qtail == l->qcap) {
-        l->qcap = l->qcap ? l->qcap * 2 : 16;
-        l->q = realloc(l->q, l->qcap * sizeof(*l->q));
-        if (l->q == NULL)
-            abort();
-    }
-    sealed *s = &l->q[l->qtail++];
-    memset(s, 0, sizeof(*s));
+    sealed *s = node_log_queue_push(l);
     s->index = rf_last_index(&k->raft);
     s->term = k->raft.term;
     s->p = p;

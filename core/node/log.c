@@ -322,9 +322,8 @@ void node_log_build_payload(node *n, kbuf *out)
 
 /* Seals the entry being built (even an empty one) into a record of the
  * filling batch. */
-static void seal_entry(node *n)
+sealed *node_log_queue_push(node_log *l)
 {
-    node_log *l = n->log;
     /* Only grows here: node_log_done walks the queue while applying, and
      * what it applies may seal (a big entry); it compacts before. */
     if (l->qtail == l->qcap) {
@@ -335,6 +334,13 @@ static void seal_entry(node *n)
     }
     sealed *s = &l->q[l->qtail++];
     memset(s, 0, sizeof(*s));
+    return s;
+}
+
+static void seal_entry(node *n)
+{
+    node_log *l = n->log;
+    sealed *s = node_log_queue_push(l);
     node_log_build_payload(n, &s->payload);
     s->index = l->w.log.last + 1;
     s->p = l->bp;

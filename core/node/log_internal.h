@@ -70,6 +70,8 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
 /* The entry being built, as a payload (then empty again). */
 void node_log_build_payload(node *n, kbuf *out);
 void node_log_resume_all(node *n);
+/* A new entry at the end of the queue of sealed, unapplied entries. */
+sealed *node_log_queue_push(node_log *l);
 
 /* cluster.c, for log.c and node.c */
 void node_cluster_free(node *n);

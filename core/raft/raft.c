@@ -1392,16 +1392,20 @@ static void on_timeout(rf_core *r)
     campaign(r, r->o.pre_vote, false);
 }
 
+/* A leader not handing over: what proposals and changes need. */
+static bool leading(rf_core *r)
+{
+    if (r->role != RF_LEADER)
+        r->err = RF_ERR_NOT_LEADER;
+    else if (r->transferee)
+        r->err = RF_ERR_TRANSFERRING;
+    return r->err == RF_OK;
+}
+
 static void on_propose(rf_core *r, const rf_event *ev)
 {
-    if (r->role != RF_LEADER) {
-        r->err = RF_ERR_NOT_LEADER;
+    if (!leading(r))
         return;
-    }
-    if (r->transferee) {
-        r->err = RF_ERR_TRANSFERRING;
-        return;
-    }
     if (ev->len > UINT32_MAX) {
         r->err = RF_ERR_TOO_BIG;
         return;
@@ -1413,14 +1417,8 @@ static void on_propose(rf_core *r, const rf_event *ev)
 
 static void on_conf_change(rf_core *r, const rf_event *ev)
 {
-    if (r->role != RF_LEADER) {
-        r->err = RF_ERR_NOT_LEADER;
+    if (!leading(r))
         return;
-    }
-    if (r->transferee) {
-        r->err = RF_ERR_TRANSFERRING;
-        return;
-    }
     /* Safety: one change at a time, and only once this leader has
      * committed an entry of its term (the single-server change bug). */
     if (r->commit < r->noop_index && !bug(r, RF_BUG_CONF_EARLY)) {
