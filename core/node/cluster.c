@@ -56,6 +56,11 @@ typedef struct node_cluster {
     bool saving, save_install;
     uint64_t save_index, save_term;
     kbuf save;
+    /* A leader's snapshot installed while a local save was out: it is
+     * saved once that one is done (one save at a time). */
+    bool install_waits;
+    uint64_t install_index, install_term;
+    kbuf install_buf;
 
     replayed *rp;      /* entries replayed before node_cluster_start */
     size_t nrp, caprp;
@@ -111,6 +116,7 @@ void node_cluster_free(node *n)
         free(k->bufs[i]);
     free(k->bufs);
     kbuf_free(&k->save);
+    kbuf_free(&k->install_buf);
     rp_clear(k, 0);
     free(k->rp);
     kbuf_free(&k->scratch);
@@ -277,10 +283,34 @@ static void install(node *n)
         abort(); /* the leader's own snapshot, checksummed: a bug */
     l->applied = u->snap_index;
     l->applied_term = u->snap_term;
+    if (k->saving) {
+        /* The state is the leader's now; its save waits for the local one. */
+        kbuf_clear(&k->install_buf);
+        kbuf_append(&k->install_buf, u->snap_data, u->snap_len);
+        k->install_waits = true;
+        k->install_index = u->snap_index;
+        k->install_term = u->snap_term;
+        return;
+    }
     kbuf_clear(&k->save);
     kbuf_append(&k->save, u->snap_data, u->snap_len);
     k->save_index = u->snap_index;
     k->save_term = u->snap_term;
+    save_snapshot(n, true);
+}
+
+/* The install that waited for a local save to finish. */
+static void start_waiting_install(node *n)
+{
+    node_cluster *k = n->log->cl;
+    if (!k->install_waits || k->saving)
+        return;
+    k->install_waits = false;
+    kbuf tmp = k->save;
+    k->save = k->install_buf;
+    k->install_buf = tmp;
+    k->save_index = k->install_index;
+    k->save_term = k->install_term;
     save_snapshot(n, true);
 }
 
@@ -381,7 +411,7 @@ static void maybe_snapshot(node *n)
 {
     node_log *l = n->log;
     node_cluster *k = l->cl;
-    if (!k->o.snapshot_entries || k->saving || k->raft.installing ||
+    if (!k->o.snapshot_entries || k->saving || k->install_waits || k->raft.installing ||
         l->applied < l->snap_index + k->o.snapshot_entries)
         return;
     kbuf_clear(&k->save);
@@ -593,7 +623,7 @@ static void on_snapshot_saved(node *n, const char *error)
         return;
     k->saving = false;
     if (error) {
-        if (k->save_install) {
+        if (k->save_install || k->install_waits) {
             l->failed = true;
             snprintf(l->error, sizeof(l->error), "-MISCONF Errors writing the snapshot: %s",
                      error);
@@ -616,6 +646,7 @@ static void on_snapshot_saved(node *n, const char *error)
                    .data = k->save.data, .len = k->save.len,
                    .trailing = k->o.snapshot_entries / 2};
     step(n, &ev);
+    start_waiting_install(n);
 }
 
 static rf_err operator_step(node *n, rf_event *ev, int64_t now_ms)
@@ -812,6 +843,17 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
                              k->rp[i].data.data, k->rp[i].data.len);
     rp_clear(k, 0);
     rf_start(&k->raft, l->applied, n->now_ms);
+    if (l->snap_index) {
+        /* Raft sends its snapshot to followers that are too far behind:
+         * hand it the state loaded, which is the snapshot's (nothing is
+         * applied yet). */
+        kbuf_clear(&k->save);
+        uint64_t idx, term;
+        node_snapshot_encode(n, &k->save, &idx, &term);
+        rf_event ev = {.type = RF_EV_SNAPSHOT, .index = idx, .term = term, .data = k->save.data,
+                       .len = k->save.len, .now_ms = n->now_ms};
+        rf_step(&k->raft, &ev);
+    }
     l->st.enabled = true;
     node_log_hook_serve(n);
     n->eng.log_expiry = true;

@@ -420,6 +420,7 @@ static void send_gated(rf_core *r, const rf_msg *m, uint64_t index)
     rf_held *h = &r->held[r->nheld++];
     /* The hard state of this step gets seq r->seq + 1 in finish(). */
     h->seq = r->persist_hs ? r->seq + 1 : r->hs_seq;
+    h->term = r->term; /* pre-votes carry term + 1: compare what we had */
     h->index = bug(r, RF_BUG_ACK_BEFORE_SYNC) ? 0 : index;
     h->m = *m;
 }
@@ -440,7 +441,7 @@ static void release_held(rf_core *r)
     uint32_t k = 0;
     for (uint32_t i = 0; i < r->nheld; i++) {
         rf_held *h = &r->held[i];
-        if (h->m.term != r->term) /* said in an earlier term: moot now */
+        if (h->term != r->term) /* said in an earlier term: moot now */
             continue;
         if (h->seq <= r->persisted_seq && (h->index == 0 || h->index <= r->stable))
             *msg_new(r, h->m.type, h->m.to) = h->m;
@@ -589,8 +590,17 @@ static void append_entry(rf_core *r, uint8_t type, const void *data, size_t len)
     dirty_from(r, rf_last_index(r));
 }
 
+/* Safety: a leader says nothing before its term and vote are durable.
+ * With other voters that is already so (their votes answered requests
+ * that waited for it); a sole voter wins in the step it campaigns, and
+ * its learners must not get entries of a term it could lose in a crash
+ * and win again with other entries. */
+static bool hs_durable(const rf_core *r) { return !r->persist_hs && r->hs_seq <= r->persisted_seq; }
+
 static void send_snapshot_chunk(rf_core *r, uint32_t slot)
 {
+    if (!hs_durable(r))
+        return;
     rf_progress *p = &r->prog[slot];
     if (p->snap_index != r->snap_index) {
         p->snap_index = r->snap_index;
@@ -613,7 +623,7 @@ static void send_snapshot_chunk(rf_core *r, uint32_t slot)
 static void send_append(rf_core *r, uint32_t slot)
 {
     rf_progress *p = &r->prog[slot];
-    if (p->state == RF_SNAPSHOTTING)
+    if (p->state == RF_SNAPSHOTTING || !hs_durable(r))
         return;
     bool ok;
     uint64_t prev_term = rf_term_at(r, p->next - 1, &ok);
@@ -677,7 +687,7 @@ static void broadcast_append(rf_core *r)
 
 static void broadcast_heartbeat(rf_core *r)
 {
-    for (uint32_t i = 0; i < r->nmembers; i++) {
+    for (uint32_t i = 0; i < r->nmembers && hs_durable(r); i++) {
         if (r->members[i] == r->o.id)
             continue;
         rf_progress *p = &r->prog[i];
@@ -1094,6 +1104,14 @@ static void on_append(rf_core *r, const rf_msg *m)
             log_truncate(r, e->index);
             if (r->stable >= e->index)
                 r->stable = e->index - 1;
+            /* Writes still in flight reach no further than what stays: an
+             * acknowledgement of one must not vouch for entries a later
+             * request rewrites (even with the same index and term). */
+            for (uint32_t j = 0; j < r->npq; j++)
+                if (r->pq[j].last >= e->index) {
+                    r->pq[j].last = e->index - 1;
+                    r->pq[j].last_term = term_at(r, e->index - 1);
+                }
             config_touched = true;
         }
         log_push(r, e->term, e->type, e->data, e->len);
@@ -1541,6 +1559,9 @@ static void on_persisted(rf_core *r, uint64_t seq)
     }
     r->npq = k;
     maybe_commit(r);
+    /* What a leader held back until its term was durable goes now. */
+    if (r->role == RF_LEADER)
+        broadcast_append(r);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -301,6 +301,7 @@ enum { RF_PROBE = 1, RF_REPLICATE, RF_SNAPSHOTTING };
 
 /* A message held until the state it depends on is durable. */
 typedef struct rf_held {
+    uint64_t term;  /* the term it was said in */
     uint64_t seq;   /* this persist request (the hard state) ... */
     uint64_t index; /* ... and entries through this index (0: none) */
     rf_msg m;

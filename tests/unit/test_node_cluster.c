@@ -452,3 +452,36 @@ Test(node_cluster, members_leave_and_come_back_and_leadership_moves)
     cr_assert_neq(l2, f);
     cr_assert_str_eq(cmd(l2, "*2\r\n$4\r\nINCR\r\n$1\r\nm\r\n"), ":2\r\n");
 }
+
+/* A leader restarted from its snapshot hands Raft the snapshot's bytes, so
+ * that a follower behind its compacted log catches up without waiting for
+ * another snapshot (a review found it never did). */
+Test(node_cluster, a_restarted_leader_sends_its_snapshot)
+{
+    W.snapshot_entries = 8;
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N;
+    int other = N - l - f;
+    crash(f);
+    for (int k = 0; k < 60; k++) {
+        char req[128];
+        snprintf(req, sizeof(req), "*2\r\n$4\r\nINCR\r\n$3\r\nk%02d\r\n", k % 7);
+        const char *r = cmd(l, req);
+        cr_assert_eq(r[0], ':', "%s", r);
+    }
+    advance(50);
+    crash(l);
+    crash(other);
+    boot(l);
+    boot(other);
+    int l2 = wait_leader();
+    advance(50);
+    const rf_core *lr = node_raft(&W.n[l2]);
+    cr_assert_gt(lr->log_start, 1, "the log was not compacted");
+    boot(f);
+    advance(3000);
+    const rf_core *fr = node_raft(&W.n[f]);
+    lr = node_raft(&W.n[leader()]);
+    cr_assert_eq(fr->applied, lr->applied, "the follower never caught up");
+}

@@ -1561,3 +1561,147 @@ Test(raft_paper, bounded_inflight_window)
     net_check_safety(&t);
     net_free(&t);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Regressions from a review of raft.c: a sole voter's traffic before its
+ * term is durable, stability across an A-B-A rewrite, and pre-vote answers
+ * held behind a hard state. */
+
+
+/* 1. A sole voter with a learner: after a restart it becomes leader in one
+ * step and sends APPENDs of a term that is not durable yet. */
+Test(review, sole_voter_sends_appends_before_term_durable)
+{
+    net t;
+    net_init(&t, 1, 1);
+    net_run(&t, 50 * H);
+    cr_assert_eq(net_leader(&t), 1);
+    net_add_node(&t, 2);
+    cr_assert_eq(net_conf(&t, 1, RF_CONF_ADD_LEARNER, 2), RF_OK);
+    net_run(&t, 50 * H);
+    uint64_t before = net_core(&t, 1)->term;
+    /* crash, restart with its disk held back */
+    net_crash(&t, 1);
+    net_hold(&t, 1, true);
+    net_restart(&t, 1);
+    net_fire(&t, 1);
+    cr_assert_eq(net_core(&t, 1)->role, RF_LEADER);
+    cr_assert_eq(net_core(&t, 1)->term, before + 1);
+    cr_assert_eq(t.node[1].disk.term, before, "term not durable yet");
+    cr_assert_eq(net_count(&t, 1, 2, RF_MSG_APPEND), 0, "an APPEND left before the term was durable");
+    net_propose(&t, 1, "x");
+    net_deliver_all(&t); /* learner 2 takes noop + x in term before+1 */
+    net_crash(&t, 1);    /* the held hard state and entries are lost */
+    net_restart(&t, 1);
+    net_fire(&t, 1);
+    cr_assert_eq(net_core(&t, 1)->role, RF_LEADER);
+    cr_assert_eq(net_core(&t, 1)->term, before + 1, "same term again");
+    net_propose(&t, 1, "y");
+    net_run(&t, 50 * H);
+    net_check_safety(&t);
+    net_free(&t);
+}
+
+/* raw core helpers */
+static rf_core *raw_new(rf_id id, int nvoters)
+{
+    rf_core *r = calloc(1, sizeof *r);
+    rf_options o;
+    rf_options_default(&o);
+    o.id = id;
+    o.seed = id;
+    o.election_ms = 100;
+    o.heartbeat_ms = 10;
+    rf_config c;
+    memset(&c, 0, sizeof c);
+    for (int i = 1; i <= nvoters; i++)
+        c.voters[c.nvoters++] = (rf_id)i;
+    rf_init(r, &o, &c, 1000);
+    rf_start(r, 0, 1000);
+    return r;
+}
+
+static void raw_step(rf_core *r, rf_event ev) { ev.now_ms = r->now; rf_step(r, &ev); }
+
+static rf_entry ents_buf[8];
+static void raw_append(rf_core *r, rf_id from, uint64_t term, uint64_t pi, uint64_t pt,
+                       const uint64_t *terms, uint32_t n, uint64_t commit)
+{
+    rf_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = RF_MSG_APPEND;
+    m.from = from;
+    m.to = r->o.id;
+    m.term = term;
+    m.prev_index = pi;
+    m.prev_term = pt;
+    m.commit = commit;
+    for (uint32_t k = 0; k < n; k++) {
+        ents_buf[k] = (rf_entry){.index = pi + 1 + k, .term = terms[k], .type = RF_ENTRY_NORMAL,
+                                 .len = 1, .data = (unsigned char *)"z"};
+    }
+    m.entries = ents_buf;
+    m.nentries = n;
+    raw_step(r, (rf_event){.type = RF_EV_RECV, .msg = &m});
+}
+
+static const rf_msg *find_out(rf_core *r, uint8_t type)
+{
+    for (uint32_t i = 0; i < r->out.nmsgs; i++)
+        if (r->out.msgs[i].type == type)
+            return &r->out.msgs[i];
+    return NULL;
+}
+
+/* 2. ABA: entries written by request 1 are replaced (request 2) and then
+ * re-written identically (request 3). PERSISTED(1) alone makes the core
+ * treat index 3 as durable and release the ack, though request 2 -- a
+ * truncation of 2.. -- has not run yet: a crash after it loses what was
+ * acknowledged. */
+Test(review, stable_aba)
+{
+    rf_core *r = raw_new(3, 3);
+    uint64_t t2[] = {2, 2, 2};
+    raw_append(r, 1, 2, 0, 0, t2, 3, 0);
+    uint64_t s1 = r->out.persist.seq;
+    cr_assert_eq(s1, 1);
+    uint64_t t3[] = {3};
+    raw_append(r, 2, 3, 1, 2, t3, 1, 0); /* term 3 leader overwrites 2 */
+    cr_assert_eq(r->out.persist.seq, 2);
+    cr_assert_eq(r->out.persist.first, 2);
+    uint64_t t22[] = {2, 2};
+    raw_append(r, 1, 4, 1, 2, t22, 2, 3); /* term 4 leader restores (2,2),(3,2) */
+    cr_assert_eq(r->out.persist.seq, 3);
+    cr_assert_null(find_out(r, RF_MSG_APPEND_RESP), "ack held");
+    raw_step(r, (rf_event){.type = RF_EV_PERSISTED, .seq = 1});
+    const rf_msg *a = find_out(r, RF_MSG_APPEND_RESP);
+    cr_assert_null(a, "an acknowledgement left before request 2 was durable");
+    cr_assert_lt(r->out.apply_to, 2, "applied %lu", (unsigned long)r->out.apply_to);
+    cr_assert_lt(r->stable, 2, "stable advanced to %lu while request 2 (truncating 2..) is not durable", r->stable);
+    rf_free(r);
+    free(r);
+}
+
+/* 3. A granted PREVOTE_RESP (term = candidate's term) held behind a pending
+ * hard state is dropped by release_held as "said in an earlier term". */
+Test(review, prevote_grant_dropped_when_held)
+{
+    rf_core *r = raw_new(3, 3);
+    r->now = 5000;
+    rf_msg v;
+    memset(&v, 0, sizeof v);
+    v.type = RF_MSG_VOTE; v.from = 2; v.to = 3; v.term = 6;
+    raw_step(r, (rf_event){.type = RF_EV_RECV, .msg = &v}); /* grants: hs pending */
+    cr_assert_eq(r->vote, 2);
+    uint64_t s = r->out.persist.seq;
+    rf_msg p;
+    memset(&p, 0, sizeof p);
+    p.type = RF_MSG_PREVOTE; p.from = 1; p.to = 3; p.term = 7;
+    raw_step(r, (rf_event){.type = RF_EV_RECV, .msg = &p});
+    cr_assert_null(find_out(r, RF_MSG_PREVOTE_RESP), "held");
+    raw_step(r, (rf_event){.type = RF_EV_PERSISTED, .seq = s});
+    cr_assert_not_null(find_out(r, RF_MSG_VOTE_RESP));
+    cr_assert_not_null(find_out(r, RF_MSG_PREVOTE_RESP), "granted PREVOTE_RESP dropped (nheld now %u)", r->nheld);
+    rf_free(r);
+    free(r);
+}
