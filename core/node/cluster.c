@@ -69,6 +69,13 @@ typedef struct node_cluster {
     kbuf scratch, prop;
     char refusal[64];
     uint64_t decode_errors;
+
+    /* Forwarding: on a follower, the ids of its requests; on the leader,
+     * the proxy connections that run followers' clients' commands. */
+    uint64_t fwd_seq;
+    conn_id *proxies;
+    size_t nproxies, capproxies;
+    kbuf fwd_buf;
 } node_cluster;
 
 #define ERR_UNKNOWN "-UNKNOWN leadership changed; the command may or may not have been applied"
@@ -121,6 +128,8 @@ void node_cluster_free(node *n)
     free(k->rp);
     kbuf_free(&k->scratch);
     kbuf_free(&k->prop);
+    free(k->proxies);
+    kbuf_free(&k->fwd_buf);
     free(k);
     n->log->cl = NULL;
 }
@@ -419,6 +428,10 @@ static void maybe_snapshot(node *n)
     save_snapshot(n, false);
 }
 
+static void fwd_check(node *n, bool leader_changed);
+static int on_kv(node *n, rf_id from, const void *data, size_t len);
+static void proxy_gc(node *n);
+
 /* Carries out Raft's update of the step just taken. */
 static void handle(node *n)
 {
@@ -432,6 +445,8 @@ static void handle(node *n)
     if (u->apply_from <= u->apply_to)
         apply(n);
     reads(n);
+    if (u->leader_changed)
+        fwd_check(n, true);
     if (k->was_leader && !leader(k)) {
         /* Deposed: what it proposed may or may not commit under the next
          * leader; what it had not proposed yet never will. Clients blocked
@@ -687,6 +702,8 @@ void node_cluster_step(node *n, const node_event *ev)
     case EV_PEER_DATA: {
         if (l->failed)
             return;
+        if (on_kv(n, ev->peer, ev->data, ev->len))
+            return;
         rf_msg m;
         if (rf_msg_decode(&m, ev->data, ev->len, &k->scratch) != NULL) {
             k->decode_errors++;
@@ -702,6 +719,10 @@ void node_cluster_step(node *n, const node_event *ev)
         if (!l->failed && k->raft.out.deadline >= 0 && n->now_ms >= k->raft.out.deadline) {
             rf_event e = {.type = RF_EV_TIMEOUT};
             step(n, &e);
+        }
+        if (ev->type == EV_TICK) {
+            fwd_check(n, false);
+            proxy_gc(n);
         }
         return;
     default: return;
@@ -739,6 +760,376 @@ found:;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, kbuf_write);
     msgpack_pack_bin_with_body(&pk, buf, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Forwarding (issue #7): a follower hands what only the leader may run to
+ * it over the peer channel and relays the reply. Messages are msgpack
+ * arrays whose first element tells them from Raft's (which start with
+ * version 1):
+ *   [101, req, origin, db, 1, [arg...]]         a command
+ *   [101, req, origin, db, 2, [[arg...]...]]    a transaction's queue (EXEC)
+ *   [102, req, origin, reply]                   the reply's RESP bytes
+ *   [103, origin]                               the client is gone
+ * The leader runs each follower client's commands on a proxy connection of
+ * its own (per peer and origin), so they keep their order and take the
+ * leader's ordinary path: proposals, ReadIndex reads, blocking. */
+
+enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE };
+enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103 };
+
+#define ERR_NO_LEADER "-CLUSTERDOWN no leader is known: the cluster cannot reach a majority"
+#define ERR_FWD_LOST \
+    "-UNKNOWN the leader did not answer in time; the command may or may not have been applied"
+
+static int64_t fwd_timeout(const node_cluster *k)
+{
+    return k->o.forward_timeout_ms > 0 ? k->o.forward_timeout_ms : 3 * k->raft.o.election_ms;
+}
+
+static void kv_send(node *n, rf_id to)
+{
+    node_cluster *k = n->log->cl;
+    void *b = keep(k, k->fwd_buf.data, k->fwd_buf.len);
+    node_emit_data(n, ACT_PEER_SEND, to, b, k->fwd_buf.len, 0, 0);
+}
+
+static void pack_args(msgpack_packer *pk, int argc, const resp_slice *argv)
+{
+    msgpack_pack_array(pk, (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        msgpack_pack_bin_with_body(pk, argv[i].ptr, argv[i].len);
+}
+
+static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv)
+{
+    node_cluster *k = n->log->cl;
+    kbuf_clear(&k->fwd_buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
+    bool exec = (c->cl->flags & CLIENT_MULTI) != 0;
+    msgpack_pack_array(&pk, 6);
+    msgpack_pack_uint64(&pk, KV_REQ);
+    c->fwd_id = ++k->fwd_seq;
+    msgpack_pack_uint64(&pk, c->fwd_id);
+    msgpack_pack_uint64(&pk, c->id);
+    msgpack_pack_uint64(&pk, (uint64_t)c->cl->db);
+    msgpack_pack_uint64(&pk, exec ? 2 : 1);
+    if (exec) {
+        msgpack_pack_array(&pk, (size_t)c->cl->nqueue);
+        for (int i = 0; i < c->cl->nqueue; i++)
+            pack_args(&pk, c->cl->queue[i].argc, c->cl->queue[i].argv);
+    } else {
+        pack_args(&pk, argc, argv);
+    }
+    kv_send(n, k->raft.leader);
+    c->fwd_state = FWD_WAIT;
+}
+
+int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const resp_slice *argv)
+{
+    node_cluster *k = n->log->cl;
+    if (!k->started || !k->o.forward || c->proxy_peer)
+        return 0;
+    switch (c->fwd_state) {
+    case FWD_DONE:
+        kbuf_append(&c->out, c->fwd_reply.data, c->fwd_reply.len);
+        kbuf_clear(&c->fwd_reply);
+        c->fwd_state = FWD_NONE;
+        if (c->cl->flags & CLIENT_MULTI)
+            engine_end_transaction(&n->eng, c->cl); /* the leader ran it */
+        return 1;
+    case FWD_WAIT:
+    case FWD_NOLEADER: return -1;
+    default: break;
+    }
+    if (leader(k) || n->log->failed)
+        return 0;
+    if (rt == ROUTE_RUN && !needs_read_index(n, c, argc, argv))
+        return 0;
+    c->fwd_used = true;
+    c->fwd_since = n->now_ms;
+    if (k->raft.leader == 0) {
+        c->fwd_state = FWD_NOLEADER; /* the tick sends it once one is known */
+        return -1;
+    }
+    send_request(n, c, argc, argv);
+    return -1;
+}
+
+static void fwd_finish(node *n, node_conn *c, const void *reply, size_t len)
+{
+    kbuf_clear(&c->fwd_reply);
+    kbuf_append(&c->fwd_reply, reply, len);
+    c->fwd_state = FWD_DONE;
+    node_conn_resume(n, c);
+}
+
+static void fwd_error(node *n, node_conn *c, const char *err)
+{
+    kbuf e = KBUF_INIT;
+    resp_add_error(&e, err, strlen(err));
+    engine_count_error(&n->eng, err, strlen(err));
+    fwd_finish(n, c, e.data, e.len);
+    kbuf_free(&e);
+}
+
+void node_cluster_fwd_closed(node *n, node_conn *c)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (!k || !k->started || !k->raft.leader || leader(k))
+        return;
+    kbuf_clear(&k->fwd_buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_uint64(&pk, KV_CLOSE);
+    msgpack_pack_uint64(&pk, c->id);
+    kv_send(n, k->raft.leader);
+}
+
+typedef struct fwd_scan {
+    node *n;
+    conn_id *ids;
+    size_t nids, cap;
+    bool leader_changed;
+} fwd_scan;
+
+static void fwd_scan_cb(void *ctx, dict_node *d)
+{
+    fwd_scan *f = ctx;
+    node_conn *c = (node_conn *)d;
+    if (c->fwd_state == FWD_WAIT || c->fwd_state == FWD_NOLEADER) {
+        f->ids = grow(f->ids, &f->cap, f->nids, sizeof(conn_id));
+        f->ids[f->nids++] = c->id;
+    }
+}
+
+/* Forwarded commands that waited too long, lost their leader, or may now
+ * go to a new one. */
+static void fwd_check(node *n, bool leader_changed)
+{
+    node_cluster *k = n->log->cl;
+    if (!k->o.forward)
+        return;
+    fwd_scan f = {n, NULL, 0, 0, leader_changed};
+    dict_for_each(&n->conns, fwd_scan_cb, &f);
+    for (size_t i = 0; i < f.nids; i++) {
+        node_conn *c = node_find_conn(n, f.ids[i]);
+        if (c == NULL)
+            continue;
+        bool late = n->now_ms - c->fwd_since >= fwd_timeout(k);
+        if (c->fwd_state == FWD_WAIT && (late || leader_changed)) {
+            fwd_error(n, c, ERR_FWD_LOST);
+        } else if (c->fwd_state == FWD_NOLEADER) {
+            if (leader(k) || k->raft.leader) {
+                c->fwd_state = FWD_NONE; /* route() sends it, or runs it here */
+                node_conn_resume(n, c);
+            } else if (late) {
+                fwd_error(n, c, ERR_NO_LEADER);
+            }
+        }
+    }
+    free(f.ids);
+}
+
+/* The proxy on the leader for peer's client origin (created on first use). */
+static node_conn *proxy_get(node *n, rf_id peer, uint64_t origin)
+{
+    node_cluster *k = n->log->cl;
+    for (size_t i = 0; i < k->nproxies; i++) {
+        node_conn *c = node_find_conn(n, k->proxies[i]);
+        if (c && c->proxy_peer == peer && c->proxy_origin == origin)
+            return c;
+    }
+    char addr[48];
+    snprintf(addr, sizeof(addr), "peer-%llu", (unsigned long long)peer);
+    const char *rej;
+    uint64_t saved = n->lim.maxclients;
+    n->lim.maxclients = UINT64_MAX; /* proxies are not the clients maxclients counts */
+    conn_id id = node_client_open(n, n->now_ms, "", addr, -1, &rej);
+    n->lim.maxclients = saved;
+    node_conn *c = id ? node_find_conn(n, id) : NULL;
+    if (c == NULL)
+        return NULL;
+    c->proxy_peer = peer;
+    c->proxy_origin = origin;
+    c->cl->authenticated = true; /* the follower checked its client */
+    k->proxies = grow(k->proxies, &k->capproxies, k->nproxies, sizeof(conn_id));
+    k->proxies[k->nproxies++] = id;
+    return c;
+}
+
+static void proxy_drop(node *n, size_t i)
+{
+    node_cluster *k = n->log->cl;
+    node_conn *c = node_find_conn(n, k->proxies[i]);
+    k->proxies[i] = k->proxies[--k->nproxies];
+    if (c)
+        node_conn_free(n, c);
+}
+
+static void put_resp_cmd(kbuf *q, int argc, const resp_slice *argv)
+{
+    char hdr[32];
+    int m = snprintf(hdr, sizeof(hdr), "*%d\r\n", argc);
+    kbuf_append(q, hdr, (size_t)m);
+    for (int i = 0; i < argc; i++) {
+        m = snprintf(hdr, sizeof(hdr), "$%zu\r\n", argv[i].len);
+        kbuf_append(q, hdr, (size_t)m);
+        kbuf_append(q, argv[i].ptr, argv[i].len);
+        kbuf_append(q, "\r\n", 2);
+    }
+}
+
+static bool mp_u64(const msgpack_object *o, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return false;
+    *v = o->via.u64;
+    return true;
+}
+
+/* argv from a msgpack array of bins (pointing into the object). */
+static int mp_argv(const msgpack_object *o, resp_slice *argv, int cap)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size == 0 ||
+        o->via.array.size > (uint32_t)cap)
+        return -1;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *a = &o->via.array.ptr[i];
+        if (a->type != MSGPACK_OBJECT_BIN)
+            return -1;
+        argv[i] = (resp_slice){a->via.bin.ptr, a->via.bin.size};
+    }
+    return (int)o->via.array.size;
+}
+
+#define FWD_MAX_ARGS 4096
+
+static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
+{
+    uint64_t req, origin, dbid, kind;
+    if (a->via.array.size != 6 || !mp_u64(&a->via.array.ptr[1], &req) ||
+        !mp_u64(&a->via.array.ptr[2], &origin) || !mp_u64(&a->via.array.ptr[3], &dbid) ||
+        !mp_u64(&a->via.array.ptr[4], &kind) || dbid >= (uint64_t)n->eng.ndbs)
+        return;
+    node_conn *c = proxy_get(n, from, origin);
+    if (c == NULL)
+        return;
+    c->proxy_req = req;
+    c->proxy_last_ms = n->now_ms;
+    c->cl->db = (int)dbid;
+    resp_slice *argv = malloc(FWD_MAX_ARGS * sizeof(*argv));
+    if (argv == NULL)
+        abort();
+    const msgpack_object *body = &a->via.array.ptr[5];
+    if (kind == 1) {
+        int argc = mp_argv(body, argv, FWD_MAX_ARGS);
+        if (argc >= 0)
+            put_resp_cmd(&c->query, argc, argv);
+    } else if (kind == 2 && body->type == MSGPACK_OBJECT_ARRAY) {
+        /* The queue is built here as the client built it there; only
+         * EXEC's reply goes back. */
+        kbuf scratch = KBUF_INIT;
+        static const resp_slice multi = {"MULTI", 5}, exec = {"EXEC", 4};
+        engine_end_transaction(&n->eng, c->cl);
+        engine_execute(&n->eng, c->cl, 1, &multi, n->now_ms, &scratch);
+        for (uint32_t i = 0; i < body->via.array.size; i++) {
+            int argc = mp_argv(&body->via.array.ptr[i], argv, FWD_MAX_ARGS);
+            if (argc < 0)
+                break;
+            engine_execute(&n->eng, c->cl, argc, argv, n->now_ms, &scratch);
+        }
+        kbuf_free(&scratch);
+        put_resp_cmd(&c->query, 1, &exec);
+    }
+    free(argv);
+    if (c->query.len)
+        node_conn_resume(n, c);
+    else
+        c->proxy_req = 0; /* nothing decoded: the follower times out */
+}
+
+void node_cluster_proxy_flush(node *n)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL || !k->nproxies)
+        return;
+    for (size_t i = 0; i < k->nproxies; i++) {
+        node_conn *c = node_find_conn(n, k->proxies[i]);
+        if (c == NULL || !c->proxy_req || !c->out.len || c->unapplied || c->query.len ||
+            c->read_state || engine_client_blocked(c->cl))
+            continue;
+        kbuf_clear(&k->fwd_buf);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_uint64(&pk, KV_REP);
+        msgpack_pack_uint64(&pk, c->proxy_req);
+        msgpack_pack_uint64(&pk, c->proxy_origin);
+        msgpack_pack_bin_with_body(&pk, c->out.data, c->out.len);
+        kv_send(n, c->proxy_peer);
+        kbuf_clear(&c->out);
+        c->proxy_req = 0;
+        c->proxy_last_ms = n->now_ms;
+    }
+}
+
+/* Proxies idle for a minute go (their follower's client may be gone with
+ * its node, without a KV_CLOSE). */
+static void proxy_gc(node *n)
+{
+    node_cluster *k = n->log->cl;
+    for (size_t i = 0; i < k->nproxies;) {
+        node_conn *c = node_find_conn(n, k->proxies[i]);
+        if (c == NULL || (!c->proxy_req && !c->unapplied && n->now_ms - c->proxy_last_ms > 60000))
+            proxy_drop(n, i);
+        else
+            i++;
+    }
+}
+
+/* A message on the peer channel that is not Raft's: 1 handled, 0 not KV. */
+static int on_kv(node *n, rf_id from, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > KV_CLOSE)
+        return 0;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_ARRAY || off != len) {
+        msgpack_unpacked_destroy(&u);
+        return 1;
+    }
+    const msgpack_object *a = &u.data;
+    uint64_t kind = a->via.array.ptr[0].via.u64;
+    if (kind == KV_REQ) {
+        on_kv_request(n, from, a);
+    } else if (kind == KV_REP && a->via.array.size == 4) {
+        uint64_t req, origin;
+        const msgpack_object *r = &a->via.array.ptr[3];
+        node_conn *c;
+        if (mp_u64(&a->via.array.ptr[1], &req) && mp_u64(&a->via.array.ptr[2], &origin) &&
+            r->type == MSGPACK_OBJECT_BIN && (c = node_find_conn(n, (conn_id)origin)) &&
+            c->fwd_state == FWD_WAIT && c->fwd_id == req)
+            fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
+    } else if (kind == KV_CLOSE && a->via.array.size == 2) {
+        uint64_t origin;
+        node_cluster *k = n->log->cl;
+        if (mp_u64(&a->via.array.ptr[1], &origin))
+            for (size_t i = 0; i < k->nproxies; i++) {
+                node_conn *c = node_find_conn(n, k->proxies[i]);
+                if (c && c->proxy_peer == from && c->proxy_origin == origin) {
+                    proxy_drop(n, i);
+                    break;
+                }
+            }
+    }
+    msgpack_unpacked_destroy(&u);
+    return 1;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -87,5 +87,11 @@ void node_cluster_encode_config(const node *n, kbuf *out);
 void node_cluster_conn_gone(node *n, conn_id id);
 void node_cluster_want_time(node *n);
 void node_cluster_gc(node *n); /* frees action bytes once the outbox is empty */
+/* route() on a follower: 1 answered (or refused), -1 waits (forwarded), 0
+ * not a forwarding matter. */
+int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const resp_slice *argv);
+void node_cluster_fwd_closed(node *n, node_conn *c);
+/* Sends the leader's proxies' complete replies back to their followers. */
+void node_cluster_proxy_flush(node *n);
 
 #endif

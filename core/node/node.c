@@ -44,6 +44,9 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms);
 
 static void conn_free(node *n, node_conn *c)
 {
+    if (c->fwd_used)
+        node_cluster_fwd_closed(n, c);
+    kbuf_free(&c->fwd_reply);
     dict_unlink(&n->conns, (const char *)&c->id, sizeof(c->id));
     n->nconns--;
     engine_client_free(&n->eng, c->cl);
@@ -59,6 +62,7 @@ static void free_conn_cb(void *ctx, dict_node *d)
     (void)ctx;
     node_conn *c = (node_conn *)d;
     resp_parser_free(&c->parser);
+    kbuf_free(&c->fwd_reply);
     kbuf_free(&c->query);
     kbuf_free(&c->out);
     free(c);
@@ -298,6 +302,12 @@ static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
     if (c->unapplied > 0 && (rt == ROUTE_RUN || c->blocking_proposed))
         return -1;
     c->blocking_proposed = false;
+    if (n->log->cl) {
+        /* A follower forwards what only the leader may run. */
+        int f = node_cluster_forward(n, c, rt, cmd->argc, cmd->argv);
+        if (f != 0)
+            return f;
+    }
     if (rt == ROUTE_RUN)
         return n->log->cl ? node_cluster_read(n, c, cmd->argc, cmd->argv) : 0;
     if (node_log_barrier(n, c))
@@ -323,6 +333,8 @@ static int route(node *n, node_conn *c, const resp_command *cmd, int64_t now_ms)
 }
 
 void node_conn_resume(node *n, node_conn *c) { on_data(n, c, 0, n->now_ms); }
+
+void node_conn_free(node *n, node_conn *c) { conn_free(n, c); }
 
 static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
 {
@@ -489,4 +501,5 @@ void node_step(node *n, const node_event *ev)
     drain_unblocked(n);
     if (!n->defer_log_flush)
         node_log_flush(n);
+    node_cluster_proxy_flush(n);
 }

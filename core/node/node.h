@@ -305,6 +305,10 @@ typedef struct node_cluster_opts {
                                 * this many applied entries; 0 = never */
     bool lease_reads;     /* serve reads under the leader's lease when it
                            * holds (else a ReadIndex round each) */
+    bool forward;         /* a follower forwards commands for the leader to
+                           * it and relays the reply (else -NOTLEADER) */
+    int64_t forward_timeout_ms; /* no reply (or no leader) within this: an
+                                 * error; 0 = 3 election timeouts */
     uint64_t data_seed;   /* the group's hash seed (decision 0008): the same
                            * on every member, whoever leads, e.g. drawn once
                            * when the cluster is created */

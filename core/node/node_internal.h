@@ -19,6 +19,16 @@ struct node_conn {
                              * writes wait (it may block when applied) */
     uint8_t read_state;     /* cluster: where its read is (cluster.c) */
     uint64_t read_index;    /* cluster: serve once applied through this */
+    /* cluster: a command forwarded to the leader (cluster.c) */
+    uint8_t fwd_state;
+    bool fwd_used;          /* it forwarded: the leader keeps a proxy for it */
+    uint64_t fwd_id;
+    int64_t fwd_since;
+    kbuf fwd_reply;
+    /* cluster, on the leader: a proxy for a follower's client */
+    rf_id proxy_peer;       /* 0: a real client */
+    uint64_t proxy_origin, proxy_req;
+    int64_t proxy_last_ms;
 };
 
 node_conn *node_find_conn(node *n, conn_id id);
@@ -27,6 +37,7 @@ void node_emit_data(node *n, node_action_type type, rf_id peer, const void *data
                     uint64_t index, uint64_t term);
 /* Runs what c has waiting in its query buffer (after its writes applied). */
 void node_conn_resume(node *n, node_conn *c);
+void node_conn_free(node *n, node_conn *c);
 
 /* log.c, for node.c */
 bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const resp_slice *argv);

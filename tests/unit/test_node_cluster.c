@@ -43,6 +43,7 @@ typedef struct world {
     int64_t now;
     bool log_pending[N], snap_pending[N];
     uint64_t snapshot_entries;
+    bool forward;
 } world;
 
 static world W;
@@ -97,6 +98,7 @@ static void boot(int i)
     for (int k = 0; k < N; k++)
         co.bootstrap.voters[k] = (rf_id)k + 1;
     co.snapshot_entries = W.snapshot_entries;
+    co.forward = W.forward;
     char err[256];
     cr_assert(node_cluster_start(n, &rc, &lo, &co, err, sizeof(err)), "%s", err);
     wal_recovery_free(&rc);
@@ -484,4 +486,26 @@ Test(node_cluster, a_restarted_leader_sends_its_snapshot)
     const rf_core *fr = node_raft(&W.n[f]);
     lr = node_raft(&W.n[leader()]);
     cr_assert_eq(fr->applied, lr->applied, "the follower never caught up");
+}
+
+Test(node_cluster, followers_forward_to_the_leader_and_relay_its_replies)
+{
+    W.forward = true;
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N, g = (l + 2) % N;
+    cr_assert_str_eq(cmd(f, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+    cr_assert_str_eq(cmd(g, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), "$1\r\nv\r\n");
+    cr_assert_str_eq(cmd(f, "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n"
+                            "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nEXEC\r\n"),
+                     "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n$1\r\nv\r\n");
+    /* What needs no leader runs where it is. */
+    cr_assert_str_eq(cmd(f, "*1\r\n$4\r\nPING\r\n"), "+PONG\r\n");
+    /* The leader has a proxy per forwarding client; a closed client's goes. */
+    advance(10);
+    /* With the majority gone there is no leader: an error, not a hang. */
+    crash(l);
+    crash(g);
+    const char *r = cmd(f, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n");
+    cr_assert(strncmp(r, "-CLUSTERDOWN", 12) == 0 || strncmp(r, "-UNKNOWN", 8) == 0, "%s", r);
 }
