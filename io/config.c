@@ -200,6 +200,70 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
     } else if (!strcasecmp(name, "protected-mode")) {
         WANT(1);
         return set_bool(argv[1], &o->lim.protected_mode);
+    } else if (!strcasecmp(name, "node-id")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 1, INT64_MAX, &v))
+            return "argument must be a positive integer";
+        o->node_id = (uint64_t)v;
+    } else if (!strcasecmp(name, "cluster-port")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, 65535, &v))
+            return "argument must be between 0 and 65535 inclusive";
+        o->cluster_port = (int)v;
+    } else if (!strcasecmp(name, "cluster-election-ms")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 10, 600000, &v))
+            return "argument must be between 10 and 600000 inclusive";
+        o->election_ms = v;
+    } else if (!strcasecmp(name, "cluster-snapshot-entries")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, INT64_MAX, &v))
+            return "argument must be a non-negative integer";
+        o->cluster_snapshot_entries = (uint64_t)v;
+    } else if (!strcasecmp(name, "cluster-id") || !strcasecmp(name, "cluster-secret")) {
+        WANT(1);
+        if (!strcasecmp(name, "cluster-id")) {
+            if (strlen(argv[1]) == 0 || strlen(argv[1]) > 255)
+                return "argument must be 1 to 255 bytes";
+            o->cluster_id = keep(cfg, argv[1]);
+        } else {
+            o->cluster_secret = keep(cfg, argv[1]);
+        }
+    } else if (!strcasecmp(name, "cluster-peers")) {
+        /* id@host:port,id@host:port,... (or separate arguments) */
+        o->npeers = 0;
+        for (int i = 1; i < argc; i++) {
+            char *list = strdup(argv[i]), *save = NULL;
+            for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *at = strchr(t, '@'), *colon = strrchr(t, ':');
+                long long id, port;
+                if (!at || !colon || colon < at) {
+                    free(list);
+                    return "peers are id@host:port, separated by commas";
+                }
+                *at = '\0';
+                *colon = '\0';
+                if (!parse_ll(t, 1, INT64_MAX, &id) || !parse_ll(colon + 1, 1, 65535, &port) ||
+                    at[1] == '\0') {
+                    free(list);
+                    return "peers are id@host:port, separated by commas";
+                }
+                if (o->npeers == 16) {
+                    free(list);
+                    return "at most 16 peers";
+                }
+                for (int k = 0; k < o->npeers; k++)
+                    if (o->peers[k].id == (uint64_t)id) {
+                        free(list);
+                        return "a peer id appears twice";
+                    }
+                o->peers[o->npeers].id = (uint64_t)id;
+                o->peers[o->npeers].host = keep(cfg, at + 1);
+                o->peers[o->npeers].port = (int)port;
+                o->npeers++;
+            }
+            free(list);
+        }
     } else if (!strcasecmp(name, "appendonly")) {
         WANT(1);
         return set_bool(argv[1], &o->appendonly);

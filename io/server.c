@@ -14,10 +14,12 @@
 #include <errno.h>
 #include <unistd.h>
 #include <uv.h>
+#include <xxhash.h>
 
 #include "core/cmd/config.h"
 #include "core/cmd/info.h"
 #include "core/util/lathist.h"
+#include "io/bus.h"
 #include "io/config.h"
 #include "io/http.h"
 #include "io/log.h"
@@ -98,7 +100,77 @@ struct io_server {
     uint64_t snapshots_done;
     double recovery_secs;
     persist_recovered recovered;
+    /* Cluster mode: the bus to the peers. */
+    bus *bus;
+    int bus_port;
+    bool snap_saved_pending, snap_saved_ok;
+    uint64_t snap_saved_index;
+    char snap_saved_err[256];
 };
+
+static bool cluster_mode(const io_server *s) { return s->opts.node_id != 0; }
+
+static void process_actions(io_server *s);
+
+/* ------------------------------------------------------------------------ */
+/* The cluster bus */
+
+static void on_bus_recv(void *ctx, uint64_t from, uint8_t service, const void *data, size_t len)
+{
+    io_server *s = ctx;
+    if (service != BUS_SVC_RAFT || s->handles_closed)
+        return;
+    node_event ev = {.type = EV_PEER_DATA, .now_ms = io_wall_ms(), .peer = from, .data = data,
+                     .len = len};
+    node_step(&s->n, &ev);
+    process_actions(s);
+}
+
+static void on_bus_peer(void *ctx, uint64_t peer, bool up)
+{
+    (void)ctx;
+    log_msg(up ? LOG_NOTICE : LOG_WARNING, up ? "cluster peer connected" : "cluster peer lost",
+            "peer=%llu", (unsigned long long)peer);
+}
+
+/* Listens on this node's bus address and knows every peer's. */
+static bool start_bus(io_server *s, uint64_t seed)
+{
+    const io_server_opts *o = &s->opts;
+    int self = -1;
+    for (int i = 0; i < o->npeers; i++)
+        if (o->peers[i].id == o->node_id)
+            self = i;
+    if (self < 0) {
+        fprintf(stderr, "keel: --node-id %llu is not in --cluster-peers\n",
+                (unsigned long long)o->node_id);
+        return false;
+    }
+    bus_opts bo;
+    bus_opts_default(&bo);
+    bo.self_id = o->node_id;
+    bo.cluster_id = o->cluster_id;
+    bo.secret = o->cluster_secret;
+    bo.seed = seed ^ 0x627573ULL;
+    s->bus = bus_new(&s->loop, &bo, on_bus_recv, on_bus_peer, s);
+    if (s->bus == NULL) {
+        fprintf(stderr, "keel: cannot start the cluster bus (cluster id too long?)\n");
+        return false;
+    }
+    int port = o->cluster_port ? o->cluster_port : o->peers[self].port;
+    char err[160];
+    if (bus_listen(s->bus, o->peers[self].host, port, err, sizeof(err)) != 0) {
+        log_msg(LOG_WARNING, "could not listen (cluster bus)", "port=%d error=\"%s\"", port, err);
+        return false;
+    }
+    s->bus_port = bus_port(s->bus);
+    for (int i = 0; i < o->npeers; i++)
+        if (i != self)
+            bus_add_peer(s->bus, o->peers[i].id, o->peers[i].host, o->peers[i].port);
+    log_msg(LOG_NOTICE, "cluster bus ready", "node_id=%llu cluster_port=%d peers=%d",
+            (unsigned long long)o->node_id, s->bus_port, o->npeers);
+    return true;
+}
 
 #define GROUP_DIR "0"
 
@@ -112,6 +184,10 @@ int64_t io_wall_ms(void)
 void io_server_opts_default(io_server_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->cluster_id = "keel";
+    o->cluster_secret = "";
+    o->election_ms = 1000;
+    o->cluster_snapshot_entries = 10000;
     o->bind[0] = "127.0.0.1";
     o->nbind = 1;
     o->port = 6379;
@@ -304,6 +380,27 @@ static void arm_deadline(io_server *s)
     uv_timer_start(&s->deadline, on_deadline, (uint64_t)(wait > 0 ? wait : 0), 0);
 }
 
+/* A cluster node's snapshot (taken, or installed from the leader): written
+ * in the loop thread (temp file, fsync, rename, directory fsync), then the
+ * log before it goes. EV_SNAPSHOT_SAVED is stepped from the check phase,
+ * outside this action loop. */
+static void save_cluster_snapshot(io_server *s, const node_action *a)
+{
+    char err[256];
+    bool ok = persist_snapshot_write(GROUP_DIR, a->index, a->term, a->data, a->len, err,
+                                     sizeof(err));
+    if (!ok)
+        log_msg(LOG_WARNING, "snapshot write failed", "index=%llu error=\"%s\"",
+                (unsigned long long)a->index, err);
+    s->snap_saved_pending = true;
+    s->snap_saved_ok = ok;
+    snprintf(s->snap_saved_err, sizeof(s->snap_saved_err), "%s", ok ? "" : err);
+    if (ok) {
+        s->snap_saved_index = a->index;
+        s->snapshots_done++;
+    }
+}
+
 static void process_actions(io_server *s)
 {
     /* DEBUG SLEEP: the whole server stops before the reply goes out, as in
@@ -325,6 +422,15 @@ static void process_actions(io_server *s)
     for (size_t i = 0; i < n; i++) {
         if (acts[i].type == ACT_LOG_WRITE)
             continue;
+        if (acts[i].type == ACT_PEER_SEND) {
+            if (s->bus)
+                bus_send(s->bus, acts[i].peer, BUS_SVC_RAFT, acts[i].data, acts[i].len);
+            continue;
+        }
+        if (acts[i].type == ACT_SNAPSHOT_SAVE) {
+            save_cluster_snapshot(s, &acts[i]);
+            continue;
+        }
         io_conn *c = conn_by_id(s, acts[i].conn);
         if (c == NULL)
             continue;
@@ -350,6 +456,19 @@ static void process_actions(io_server *s)
         }
     }
     node_actions_clear(&s->n);
+    if (s->snap_saved_pending) {
+        s->snap_saved_pending = false;
+        node_event ev = {.type = EV_SNAPSHOT_SAVED, .now_ms = io_wall_ms(),
+                         .log_error = s->snap_saved_ok ? NULL : s->snap_saved_err};
+        node_step(&s->n, &ev);
+        if (s->snap_saved_ok) {
+            char err[256];
+            if (persist_compact(GROUP_DIR, s->snap_saved_index, err, sizeof(err)) < 0)
+                log_msg(LOG_WARNING, "log compaction failed", "error=\"%s\"", err);
+        }
+        process_actions(s);
+        return;
+    }
     arm_deadline(s);
     if (s->n.stopping && !s->shutting_down) {
         s->exit_code = 0;
@@ -746,6 +865,32 @@ static const char *appendonly_off(io_server *s)
 }
 
 /* Start-up: snapshot and log, then the writer. */
+/* The Raft options of this node: the founding members are the peers. */
+static void cluster_opts(io_server *s, uint64_t seed, node_cluster_opts *co)
+{
+    const io_server_opts *o = &s->opts;
+    memset(co, 0, sizeof(*co));
+    rf_options_default(&co->raft);
+    co->raft.id = o->node_id;
+    co->raft.seed = seed;
+    co->raft.election_ms = o->election_ms;
+    co->raft.heartbeat_ms = o->election_ms / 10 > 1 ? o->election_ms / 10 : 1;
+    co->raft.max_drift_ms = o->election_ms / 10;
+    for (int i = 0; i < o->npeers; i++)
+        co->bootstrap.voters[co->bootstrap.nvoters++] = o->peers[i].id;
+    /* Sorted, as rf_config wants. */
+    for (uint32_t i = 1; i < co->bootstrap.nvoters; i++)
+        for (uint32_t j = i; j > 0 && co->bootstrap.voters[j - 1] > co->bootstrap.voters[j]; j--) {
+            rf_id t = co->bootstrap.voters[j];
+            co->bootstrap.voters[j] = co->bootstrap.voters[j - 1];
+            co->bootstrap.voters[j - 1] = t;
+        }
+    co->snapshot_entries = o->cluster_snapshot_entries;
+    co->forward = true;
+    /* Every member hashes with the same seed: the cluster's id names it. */
+    co->data_seed = XXH3_64bits(o->cluster_id, strlen(o->cluster_id));
+}
+
 static bool start_durability(io_server *s, uint64_t seed)
 {
     if (!s->opts.appendonly)
@@ -755,9 +900,10 @@ static bool start_durability(io_server *s, uint64_t seed)
     for (;;) {
         wal_recovery rc;
         wal_recovery_init(&rc, 0);
-        persist_status st = persist_recover(GROUP_DIR, 0, s->opts.wal_repair_corrupt, load_snapshot_cb,
-                                            node_log_replay, &s->n, &rc, &s->recovered, err,
-                                            sizeof(err));
+        persist_status st = persist_recover(
+            GROUP_DIR, 0, s->opts.wal_repair_corrupt, load_snapshot_cb,
+            cluster_mode(s) ? node_cluster_replay : node_log_replay, &s->n, &rc, &s->recovered,
+            err, sizeof(err));
         if (st == PERSIST_RETRY) {
             log_msg(LOG_WARNING, "corrupt log cut (wal-repair-corrupt yes)", "what=\"%s\"", err);
             wal_recovery_free(&rc);
@@ -780,7 +926,14 @@ static bool start_durability(io_server *s, uint64_t seed)
                     wal_reason_text(s->recovered.torn_reason));
         node_log_opts lo;
         log_opts(s, &lo);
-        bool ok = node_log_start(&s->n, &rc, &lo, err, sizeof(err));
+        bool ok;
+        if (cluster_mode(s)) {
+            node_cluster_opts co;
+            cluster_opts(s, seed, &co);
+            ok = node_cluster_start(&s->n, &rc, &lo, &co, err, sizeof(err));
+        } else {
+            ok = node_log_start(&s->n, &rc, &lo, err, sizeof(err));
+        }
         wal_recovery_free(&rc);
         if (!ok) {
             log_msg(LOG_WARNING, "cannot start: the write-ahead log does not fit", "error=\"%s\"", err);
@@ -918,6 +1071,8 @@ static void begin_shutdown(io_server *s)
         persist_snapshot_abort();
         http_close(s->http); /* before the walk, which would orphan its handles */
         s->http = NULL;
+        bus_close(s->bus, NULL, NULL);
+        s->bus = NULL;
         uv_timer_stop(&s->tick);
         uv_timer_stop(&s->deadline);
         uv_check_stop(&s->flush_check);
@@ -1435,7 +1590,11 @@ int io_server_run(const io_server_opts *o)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
     s->last_bgsave_ok = true;
+    if (cluster_mode(s))
+        s->opts.appendonly = true; /* a cluster node's log is Raft's */
     if (!start_durability(s, seed))
+        return 1;
+    if (cluster_mode(s) && !start_bus(s, seed))
         return 1;
 
     int bound_port = o->port;

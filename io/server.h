@@ -43,6 +43,20 @@ typedef struct io_server_opts {
         int64_t secs, changes;
     } save[16];                      /* `save` points: BGSAVE after secs with changes */
     int nsave;
+    /* Cluster (docs/cluster.md): node_id != 0 makes this node one member
+     * of a Raft group with the peers; the log is then always on. */
+    uint64_t node_id;                /* --node-id */
+    int cluster_port;                /* --cluster-port: the cluster bus */
+    struct {
+        uint64_t id;
+        const char *host;
+        int port;
+    } peers[16];                     /* --cluster-peers id@host:port,... (itself included) */
+    int npeers;
+    const char *cluster_id;          /* --cluster-id: "keel" */
+    const char *cluster_secret;      /* --cluster-secret: "" */
+    int64_t election_ms;             /* --cluster-election-ms: 1000 */
+    uint64_t cluster_snapshot_entries; /* a snapshot every this many entries: 10000 */
     /* Called once the listeners are up (tests and logs use it). */
     void (*on_ready)(void *ctx, int port);
     void *ctx;
