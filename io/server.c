@@ -103,6 +103,8 @@ struct io_server {
     /* Cluster mode: the bus to the peers. */
     bus *bus;
     int bus_port;
+    rf_role raft_role; /* for the log line when it changes */
+    rf_id raft_leader;
     bool snap_saved_pending, snap_saved_ok;
     uint64_t snap_saved_index;
     char snap_saved_err[256];
@@ -456,6 +458,14 @@ static void process_actions(io_server *s)
         }
     }
     node_actions_clear(&s->n);
+    const rf_core *rc = node_raft(&s->n);
+    if (rc && (rc->role != s->raft_role || rc->leader != s->raft_leader)) {
+        s->raft_role = rc->role;
+        s->raft_leader = rc->leader;
+        log_msg(rc->role == RF_LEADER ? LOG_NOTICE : LOG_VERBOSE, "raft role changed",
+                "role=%s term=%llu leader=%llu", rf_role_name(rc->role),
+                (unsigned long long)rc->term, (unsigned long long)rc->leader);
+    }
     if (s->snap_saved_pending) {
         s->snap_saved_pending = false;
         node_event ev = {.type = EV_SNAPSHOT_SAVED, .now_ms = io_wall_ms(),
