@@ -492,7 +492,11 @@ int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
 {
     node_cluster *k = n->log->cl;
     switch (c->read_state) {
-    case READ_OK: c->read_state = READ_NONE; return 0;
+    case READ_OK:
+        /* The round that confirmed it also covers the reads pipelined
+         * behind it: they arrived before it started. */
+        c->read_state = READ_NONE;
+        return 0;
     case READ_WAIT:
     case READ_APPLY: return -1;
     case READ_FAIL: {
@@ -509,6 +513,8 @@ int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
     }
     if (!needs_read_index(n, c, argc, argv))
         return 0;
+    if (leader(k) && c->cur_end <= c->read_cover && c->read_index <= n->log->applied)
+        return 0;
     const char *r = node_cluster_refusal(n);
     if (r) {
         if (c->cl->flags & CLIENT_MULTI)
@@ -517,6 +523,7 @@ int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
         return 1;
     }
     c->read_state = READ_WAIT;
+    c->read_cover = c->in_total;
     k->readq = grow(k->readq, &k->capreadq, k->nreadq, sizeof(conn_id));
     k->readq[k->nreadq++] = c->id;
     return -1;

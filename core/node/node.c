@@ -340,6 +340,7 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
 {
     assert(c->query.len + nread <= c->query.cap);
     c->query.len += nread;
+    c->in_total += nread;
     n->stats.net_input_bytes += nread;
     if (c->closing)
         return;
@@ -379,6 +380,8 @@ static void on_data(node *n, node_conn *c, size_t nread, int64_t now_ms)
             break;
         }
         if (cmd.argc > 0 && node_log_enabled(n)) {
+            /* Where this command ends in the connection's whole stream. */
+            c->cur_end = c->in_total - (c->query.len - done - cmd.len);
             int w = route(n, c, &cmd, now_ms);
             if (w < 0)
                 break; /* waits in the query buffer (node_conn_resume) */

@@ -19,6 +19,10 @@ struct node_conn {
                              * writes wait (it may block when applied) */
     uint8_t read_state;     /* cluster: where its read is (cluster.c) */
     uint64_t read_index;    /* cluster: serve once applied through this */
+    uint64_t in_total;      /* bytes received on it, ever */
+    uint64_t cur_end;       /* where the command being routed ends in them */
+    uint64_t read_cover;    /* a confirmed read round covers reads that
+                             * arrived before it started: up to here */
     /* cluster: a command forwarded to the leader (cluster.c) */
     uint8_t fwd_state;
     bool fwd_used;          /* it forwarded: the leader keeps a proxy for it */

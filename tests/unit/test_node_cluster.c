@@ -509,3 +509,16 @@ Test(node_cluster, followers_forward_to_the_leader_and_relay_its_replies)
     const char *r = cmd(f, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n");
     cr_assert(strncmp(r, "-CLUSTERDOWN", 12) == 0 || strncmp(r, "-UNKNOWN", 8) == 0, "%s", r);
 }
+
+Test(node_cluster, pipelined_reads_share_one_read_index_round)
+{
+    start_all();
+    int l = wait_leader();
+    cmd(l, "*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n");
+    uint64_t before = node_raft(&W.n[l])->read_round;
+    const char *r = cmd(l, "*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"
+                           "*2\r\n$3\r\nGET\r\n$1\r\nb\r\n");
+    cr_assert_str_eq(r, "$1\r\n1\r\n$1\r\n1\r\n$-1\r\n");
+    cr_assert_eq(node_raft(&W.n[l])->read_round, before + 1, "rounds: %llu",
+                 (unsigned long long)(node_raft(&W.n[l])->read_round - before));
+}
