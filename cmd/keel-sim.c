@@ -2,9 +2,10 @@
  *
  *   keel-sim --seed N | --seeds A..B | --replay N   which seeds (default: 1)
  *            --nodes 1|3|5        nodes (default 3; 1: one node, no Raft)
- *            --faults MIX         none, net, crash, disk, clock, all (default)
+ *            --faults MIX         none, net, crash, disk, clock, member, all (default)
  *            --ops N              client operations per seed (default 1000)
  *            --bug NAME           plant a known Raft bug (repeatable)
+ *            --first-failure      stop after the first seed that fails
  *            --trace              one line per event
  *   keel-sim --list-bugs
  *
@@ -29,8 +30,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: keel-sim [--seed N | --seeds A..B | --replay N] [--nodes 1|3|5]\n"
-            "                [--faults none|net|crash|disk|clock|all] [--ops N] [--bug NAME]...\n"
-            "                [--trace]\n"
+            "                [--faults none|net|crash|disk|clock|member|all] [--ops N]\n"
+            "                [--bug NAME]... [--first-failure] [--trace]\n"
             "       keel-sim --list-bugs\n");
 }
 
@@ -58,15 +59,44 @@ static bool parse_range(const char *s, uint64_t *a, uint64_t *b)
 }
 
 /* A crash inside the core (an assertion, abort(), a fault) ends the
- * process: the seed and its replay are said first. The message is made
- * before each seed, so the handler only writes it. */
-static char crash_msg[1024];
-static size_t crash_len;
+ * process: the seed's line (with its events and digest so far, which a
+ * replay reproduces) and its replay are said first. The message is made
+ * before each seed, so the handler only formats two numbers and writes. */
+static char crash_head[256], crash_tail[1024];
+static size_t crash_head_len, crash_tail_len;
+
+static size_t fmt_u64(char *out, uint64_t v, unsigned base, int width)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while ((int)n < width)
+        tmp[n++] = '0';
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
 
 static void on_crash(int sig)
 {
     fflush(stdout); /* not async-signal-safe, but the process is done anyway */
-    if (write(STDOUT_FILENO, crash_msg, crash_len) < 0) {
+    char mid[96];
+    size_t n = 0;
+    uint64_t digest = 0, events = 0;
+    if (sim_running(&digest, &events)) {
+        memcpy(mid + n, " events=", 8);
+        n += 8;
+        n += fmt_u64(mid + n, events, 10, 0);
+        memcpy(mid + n, " digest=", 8);
+        n += 8;
+        n += fmt_u64(mid + n, digest, 16, 16);
+    }
+    if (write(STDOUT_FILENO, crash_head, crash_head_len) < 0 ||
+        write(STDOUT_FILENO, mid, n) < 0 ||
+        write(STDOUT_FILENO, crash_tail, crash_tail_len) < 0) {
         /* nothing left to tell */
     }
     signal(sig, SIG_DFL);
@@ -84,7 +114,7 @@ int main(int argc, char **argv)
 {
     uint64_t first = 1, last = 1, ops = 1000, bugs = 0, nodes = 3;
     const char *faults = "all";
-    bool trace = false;
+    bool trace = false, first_failure = false;
     char bug_args[512] = "";
     size_t bug_len = 0;
     for (int i = 1; i < argc; i++) {
@@ -98,6 +128,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--trace") == 0) {
             trace = true;
+        } else if (strcmp(a, "--first-failure") == 0) {
+            first_failure = true;
         } else if ((strcmp(a, "--seed") == 0 || strcmp(a, "--replay") == 0) && parse_u64(v, &first)) {
             last = first;
             i++;
@@ -147,13 +179,17 @@ int main(int argc, char **argv)
             .trace = trace,
             .out = stdout,
         };
-        int m = snprintf(crash_msg, sizeof(crash_msg),
-                         "\nseed=%" PRIu64 " FAIL safety\n  seed=%" PRIu64
-                         " class=safety: the process crashed (an assertion or abort in the core)\n"
-                         "  replay: keel-sim --replay %" PRIu64 " --trace --nodes %d --faults %s --ops %" PRIu64
-                         "%s\n",
-                         seed, seed, seed, o.nodes, faults, ops, bug_args);
-        crash_len = m > 0 && (size_t)m < sizeof(crash_msg) ? (size_t)m : 0;
+        int m = snprintf(crash_head, sizeof(crash_head),
+                         "\nseed=%" PRIu64 " nodes=%d faults=%s ops=%" PRIu64, seed, o.nodes,
+                         faults, ops);
+        crash_head_len = m > 0 && (size_t)m < sizeof(crash_head) ? (size_t)m : 0;
+        m = snprintf(crash_tail, sizeof(crash_tail),
+                     " FAIL safety\n  seed=%" PRIu64
+                     " class=safety: the process crashed (an assertion or abort in the core)\n"
+                     "  replay: keel-sim --replay %" PRIu64
+                     " --trace --nodes %d --faults %s --ops %" PRIu64 "%s\n",
+                     seed, seed, o.nodes, faults, ops, bug_args);
+        crash_tail_len = m > 0 && (size_t)m < sizeof(crash_tail) ? (size_t)m : 0;
         sim_result r;
         sim_run(&o, &r);
         events += r.events;
@@ -175,7 +211,7 @@ int main(int argc, char **argv)
                    seed, o.nodes, faults, ops, bug_args);
         }
         fflush(stdout);
-        if (seed == last)
+        if (seed == last || (first_failure && r.cls != SIM_OK))
             break;
     }
     double dt = real_seconds() - t0;

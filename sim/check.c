@@ -193,6 +193,39 @@ static void check_commit(sim_world *w, sim_node *sn, const rf_core *r)
     sn->seen_term_led = r->role == RF_LEADER ? r->term : 0;
 }
 
+/* 8: one membership change at a time, none before the term's first commit. */
+static void check_config(sim_world *w, sim_node *sn, const rf_core *r)
+{
+    if (r->role != RF_LEADER || r->config_index <= r->commit)
+        return;
+    /* Only its own changes: a new leader may not know yet that entries of
+     * earlier terms (changes among them) are committed. */
+    const rf_entry *e = rf_entry_at(r, r->config_index);
+    if (e == NULL || e->term != r->term)
+        return;
+    bool ok = false;
+    uint64_t ct = rf_term_at(r, r->commit, &ok);
+    if (ok && ct != r->term) {
+        sim_fail(w, SIM_SAFETY,
+                 "n%d, leader of term %" PRIu64 ", appended a membership change (entry %" PRIu64
+                 ") before committing an entry of its term (its commit index %" PRIu64
+                 " is of term %" PRIu64 ")",
+                 sn->idx + 1, r->term, r->config_index, r->commit, ct);
+        return;
+    }
+    for (uint64_t i = r->commit + 1; i < r->config_index; i++) {
+        const rf_entry *x = rf_entry_at(r, i);
+        if (x && x->type == RF_ENTRY_CONFIG) {
+            sim_fail(w, SIM_SAFETY,
+                     "n%d, leader of term %" PRIu64 ", has two membership changes past its commit "
+                     "index %" PRIu64 ": entries %" PRIu64 " (term %" PRIu64 ") and %" PRIu64
+                     " (term %" PRIu64 ")",
+                     sn->idx + 1, r->term, r->commit, i, x->term, r->config_index, e->term);
+            return;
+        }
+    }
+}
+
 void scheck_after_step(sim_world *w, sim_node *sn)
 {
     const rf_core *r = w->cluster ? node_raft(&sn->n) : NULL;
@@ -200,6 +233,7 @@ void scheck_after_step(sim_world *w, sim_node *sn)
         return;
     check_leader(w, sn, r);
     check_commit(w, sn, r);
+    check_config(w, sn, r);
     check_applied(w, sn, r);
     if (r->role == RF_LEADER && sn->seen_role != RF_LEADER)
         check_completeness(w, sn, r);

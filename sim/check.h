@@ -33,6 +33,12 @@
  *  7. A leader commits by counting only entries of its own term (Figure
  *     8): while it stays leader of a term, each commit index it moves to
  *     holds an entry of that term.
+ *  8. Membership changes one at a time (the single-server rule): a
+ *     leader appends a membership entry only once it has committed an
+ *     entry of its term (before, a change of an earlier leader may still
+ *     be uncommitted, and a leader elected under that membership could
+ *     overwrite this one), and only while no other lies past its commit
+ *     index.
  *
  * At the end, per key: linearizability of the clients' history
  * (sim/lincheck.h), leaving out the operations that failed without effect.

@@ -164,6 +164,8 @@ static size_t gen_op(sim_world *w, sim_client *c, int t, kbuf *req)
     char kname[16], tok[48];
     sclient_key_name(w, key, kname, sizeof(kname));
     bool read = sim_chance(w, w->p.read_ppm);
+    if (w->now < w->readonly_until)
+        read = true; /* a window of reads only (a nemesis) */
     uint64_t r = kprng_below(&w->rng, 100);
     lc_kind kind = LC_GET;
     const char *arg = NULL;

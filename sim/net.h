@@ -7,7 +7,9 @@
  * order it was sent (as one TCP connection would), with it on, jitter
  * reorders freely. A few messages (spike_ppm) are held up far longer,
  * which on an ordered link holds up the ones behind them too. Messages to a node that crashed are lost at delivery
- * (the world checks the receiver's incarnation, not this module).
+ * (the world checks the receiver's incarnation, not this module), and so
+ * are messages on a link that went down while they were on their way
+ * (the world checks the link again at delivery).
  *
  * Partitions: net_isolate (one node cut off both ways: the leader, when
  * the world asks), net_split (a random subset against the rest),

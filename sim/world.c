@@ -10,6 +10,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/raft/msg.h"
 #include "core/wal/snapshot.h"
 #include "sim/check.h"
 #include "sim/client.h"
@@ -46,7 +47,8 @@ int sim_faults_parse(const char *s)
         {"crash", SIM_F_CRASH},
         {"disk", SIM_F_DISK},
         {"clock", SIM_F_CLOCK},
-        {"all", SIM_F_NET | SIM_F_CRASH | SIM_F_DISK | SIM_F_CLOCK | SIM_F_SWARM},
+        {"member", SIM_F_MEMBER | SIM_F_CRASH},
+        {"all", SIM_F_NET | SIM_F_CRASH | SIM_F_DISK | SIM_F_CLOCK | SIM_F_MEMBER | SIM_F_SWARM},
     };
     for (size_t i = 0; i < sizeof(mixes) / sizeof(mixes[0]); i++)
         if (strcmp(s, mixes[i].name) == 0)
@@ -349,6 +351,11 @@ static void maybe_hot_crash(sim_world *w, sim_node *sn)
 
 static void after_step(sim_world *w, sim_node *sn)
 {
+    /* A node that just became leader: the nemeses that react to an
+     * election act before its first messages leave. */
+    const rf_core *nr = w->cluster ? node_raft(&sn->n) : NULL;
+    if (nr && nr->role == RF_LEADER && sn->seen_role != RF_LEADER && sn->seen_role != 0)
+        sfault_on_leader(w, sn);
     process_actions(w, sn);
     if (w->cluster) {
         scheck_after_step(w, sn);
@@ -358,6 +365,8 @@ static void after_step(sim_world *w, sim_node *sn)
     arm_deadline(w, sn);
     maybe_snapshot_single(w, sn);
 }
+
+void sim_node_after_op(sim_world *w, sim_node *sn) { after_step(w, sn); }
 
 void sim_node_step(sim_world *w, sim_node *sn, node_event *ev)
 {
@@ -449,7 +458,15 @@ static void log_write(sim_world *w, sim_node *sn)
     }
     if (fail_at < nops || sync_fails)
         sn->disk_error = error;
-    sim_event ev = {.at = w->now + (sn->disk_error ? 0 : disk_latency(w, w->p.disk_sync_us)),
+    int64_t stall = 0;
+    if (sn->stall_batches > 0) {
+        sn->stall_batches--;
+        stall = sn->stall_us;
+        sim_trace(w, "n%d disk stall: this sync takes %" PRId64 "ms longer", sn->idx + 1,
+                  stall / 1000);
+    }
+    int64_t lat = sn->disk_error ? 0 : disk_latency(w, w->p.disk_sync_us) + stall;
+    sim_event ev = {.at = w->now + lat,
                     .kind = SE_LOG_SYNC, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc,
                     .x = sn->disk_error != NULL};
     sim_push(w, &ev);
@@ -594,9 +611,14 @@ static boot_result boot(sim_world *w, sim_node *sn, char *err, size_t cap)
         co.raft.heartbeat_ms = 100;
         co.raft.max_drift_ms = 100;
         co.raft.bugs = w->o.bugs;
-        co.bootstrap.nvoters = (uint32_t)w->nnodes;
-        for (int i = 0; i < w->nnodes; i++)
-            co.bootstrap.voters[i] = (rf_id)i + 1;
+        /* The founders start with the founding membership (also after a
+         * crash, from their own disk); a node whose disk was wiped starts
+         * as a new one and learns the membership from the leader. */
+        if (!sn->joiner) {
+            co.bootstrap.nvoters = (uint32_t)w->nnodes;
+            for (int i = 0; i < w->nnodes; i++)
+                co.bootstrap.voters[i] = (rf_id)i + 1;
+        }
         co.snapshot_entries = SNAPSHOT_ENTRIES;
         co.lease_reads = w->p.lease_reads;
         co.data_seed = w->o.seed * 0x9e3779b97f4a7c15ULL ^ 0x67726f7570ULL; /* the group's */
@@ -763,12 +785,27 @@ void sim_node_crash(sim_world *w, sim_node *sn, const char *why)
     sn->snap_writing = false;
     sn->fault_next = 0;
     sn->restart_queued = false;
+    sn->stall_batches = 0;
     uint64_t kept = sdisk_crash(&sn->disk, &w->rng, tear);
     sn->crashes++;
     w->crashes++;
     sim_trace(w, "n%d crash (%s): %" PRIu64 " unsynced bytes lost%s, %" PRIu64 " reached the disk",
               sn->idx + 1, why, pending - kept, tear ? " (torn)" : "", kept);
     sclient_node_crashed(w, sn);
+}
+
+void sim_node_wipe(sim_world *w, sim_node *sn)
+{
+    if (sn->up)
+        return;
+    sdisk_free(&sn->disk);
+    sdisk_init(&sn->disk);
+    sn->joiner = true;
+    sn->open_seg[0] = '\0';
+    /* Nothing it had is expected back (check 4). */
+    sn->crashed_known = sn->crash_hs_known = false;
+    w->wipes++;
+    sim_trace(w, "n%d disk wiped: it comes back as a new node", sn->idx + 1);
 }
 
 void sim_node_restart(sim_world *w, sim_node *sn)
@@ -791,6 +828,7 @@ static const char *const kind_names[SE_KIND_MAX] = {
     [SE_SNAP_SAVE] = "SNAP_SAVE", [SE_REPLY] = "REPLY",     [SE_CLOSED] = "CLOSED",
     [SE_CLIENT_WAKE] = "WAKE",  [SE_FAULT] = "FAULT",       [SE_RESTART] = "RESTART",
     [SE_UNPAUSE] = "UNPAUSE",   [SE_CRASH] = "CRASH",       [SE_HEAL] = "HEAL",
+    [SE_OPER] = "OPERATOR",     [SE_NEMESIS] = "NEMESIS",
 };
 
 static bool node_bound(uint8_t k)
@@ -824,8 +862,48 @@ static void trace_event(sim_world *w, const sim_event *e)
     switch (e->kind) {
     case SE_PEER: {
         int t = peek_msg_type(e->data, e->len);
-        sim_trace(w, "n%d %s from n%d %s len=%zu", e->node + 1, name, e->peer + 1,
-                  t > 0 && t <= RF_MSG_TYPE_MAX ? rf_msg_type_name((rf_msg_type)t) : "?", e->len);
+        rf_msg m;
+        kbuf sc = KBUF_INIT;
+        char info[160] = "";
+        if (rf_msg_decode(&m, e->data, e->len, &sc) == NULL) {
+            switch (m.type) {
+            case RF_MSG_APPEND:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " prev=%" PRIu64 "/%" PRIu64
+                         " entries=%u commit=%" PRIu64,
+                         m.term, m.prev_index, m.prev_term, m.nentries, m.commit);
+                break;
+            case RF_MSG_APPEND_RESP:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " index=%" PRIu64 "%s hint=%" PRIu64
+                         "/%" PRIu64, m.term, m.index, m.reject ? " reject" : "", m.hint_index,
+                         m.hint_term);
+                break;
+            case RF_MSG_HEARTBEAT:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " commit=%" PRIu64, m.term, m.commit);
+                break;
+            case RF_MSG_SNAPSHOT:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " snap=%" PRIu64 "/%" PRIu64
+                         " offset=%" PRIu64 "/%" PRIu64 "%s", m.term, m.snap_index, m.snap_term,
+                         m.offset, m.total, m.done ? " done" : "");
+                break;
+            case RF_MSG_SNAPSHOT_RESP:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " snap=%" PRIu64 " offset=%" PRIu64
+                         " index=%" PRIu64 "%s%s", m.term, m.snap_index, m.offset, m.index,
+                         m.reject ? " reject" : "", m.done ? " done" : "");
+                break;
+            case RF_MSG_PREVOTE:
+            case RF_MSG_VOTE:
+                snprintf(info, sizeof(info), " term=%" PRIu64 " last=%" PRIu64 "/%" PRIu64 "%s",
+                         m.term, m.last_index, m.last_term, m.transfer ? " transfer" : "");
+                break;
+            default:
+                snprintf(info, sizeof(info), " term=%" PRIu64 "%s", m.term,
+                         m.reject ? " reject" : "");
+            }
+        }
+        kbuf_free(&sc);
+        sim_trace(w, "n%d %s from n%d %s len=%zu%s", e->node + 1, name, e->peer + 1,
+                  t > 0 && t <= RF_MSG_TYPE_MAX ? rf_msg_type_name((rf_msg_type)t) : "?", e->len,
+                  info);
         break;
     }
     case SE_CLIENT_DATA:
@@ -896,6 +974,11 @@ static void dispatch(sim_world *w, sim_event *e)
         }
         break;
     case SE_PEER:
+        /* A link cut while the message was on its way drops it. */
+        if (w->net.down[e->peer][e->node]) {
+            w->net.cut++;
+            break;
+        }
         if ((sn = live_node(w, e, e->gen)) != NULL) {
             node_event ev = {.type = EV_PEER_DATA, .peer = (rf_id)e->peer + 1, .data = e->data,
                              .len = e->len};
@@ -958,6 +1041,12 @@ static void dispatch(sim_world *w, sim_event *e)
             sim_push(w, &r);
         }
         break;
+    case SE_OPER:
+        sfault_oper(w);
+        break;
+    case SE_NEMESIS:
+        sfault_nemesis(w, e);
+        break;
     case SE_HEAL:
         if (!w->healed) {
             sfault_heal(w);
@@ -974,13 +1063,25 @@ static void describe_nodes(sim_world *w, char *out, size_t cap)
         sim_node *sn = &w->nodes[i];
         const rf_core *r = w->cluster && sn->up ? node_raft(&sn->n) : NULL;
         int m;
-        if (r)
+        if (r) {
+            char mem[96] = "";
+            size_t ml = 0;
+            for (uint32_t v = 0; v < r->config.nvoters + r->config.nlearners; v++) {
+                bool learner = v >= r->config.nvoters;
+                rf_id id = learner ? r->config.learners[v - r->config.nvoters]
+                                   : r->config.voters[v];
+                int k = snprintf(mem + ml, ml < sizeof(mem) ? sizeof(mem) - ml : 0, "%s%s%" PRIu64,
+                                 v ? "," : "", learner ? "L" : "", id);
+                if (k > 0)
+                    ml += (size_t)k;
+            }
             m = snprintf(out + len, len < cap ? cap - len : 0,
                          "%sn%d=%s(term %" PRIu64 ", commit %" PRIu64 ", applied %" PRIu64
-                         ", last %" PRIu64 ")",
+                         ", last %" PRIu64 ", members %s%s)",
                          i ? " " : "", i + 1, rf_role_name(r->role), r->term, r->commit,
-                         r->applied, rf_last_index(r));
-        else
+                         r->applied, rf_last_index(r), mem,
+                         r->config_index > r->commit ? " uncommitted" : "");
+        } else
             m = snprintf(out + len, len < cap ? cap - len : 0, "%sn%d=%s", i ? " " : "", i + 1,
                          sn->up ? (sn->disk_error ? "up(disk failed)" : "up") : "down");
         if (m > 0)
@@ -1014,17 +1115,23 @@ static void run(sim_world *w, int64_t fault_phase_us)
             sim_push(w, &h);
             fault_phase_us = INT64_MAX;
         }
-        if (w->healed && sclient_all_done(w)) {
-            sim_trace(w, "every client completed its operation after the heal");
+        if (w->healed && sclient_all_done(w) && sfault_members_full(w, NULL, 0)) {
+            sim_trace(w, "every client completed its operation after the heal%s",
+                      w->p.member ? ", and every node is a voter again" : "");
             break;
         }
         if ((w->healed && w->now > w->deadline_at) || w->events > EVENTS_MAX) {
-            char clients[1024], nodes[1024];
+            char clients[1024], nodes[1024], members[1024];
             sclient_describe_pending(w, clients, sizeof(clients));
             describe_nodes(w, nodes, sizeof(nodes));
+            bool full = sfault_members_full(w, members, sizeof(members));
             sim_fail(w, SIM_LIVENESS,
-                     "%s after the heal, not every client completed an operation: %s; nodes: %s",
-                     w->events > EVENTS_MAX ? "too many events" : "20 s", clients, nodes);
+                     "%s after the heal, %s: %s; nodes: %s%s%s",
+                     w->events > EVENTS_MAX ? "too many events" : "20 s",
+                     sclient_all_done(w) ? "the membership is not whole again"
+                                         : "not every client completed an operation",
+                     clients[0] ? clients : "(clients done)", nodes, full ? "" : "; membership: ",
+                     full ? "" : members);
         }
     }
     while (w->nheap > 0) {
@@ -1033,11 +1140,24 @@ static void run(sim_world *w, int64_t fault_phase_us)
     }
 }
 
+static sim_world *volatile running;
+
+bool sim_running(uint64_t *digest, uint64_t *events)
+{
+    sim_world *w = running;
+    if (w == NULL)
+        return false;
+    *digest = w->digest;
+    *events = w->events;
+    return true;
+}
+
 void sim_run(const sim_opts *o, sim_result *res)
 {
     sim_world *w = calloc(1, sizeof(*w));
     if (w == NULL)
         abort();
+    running = w;
     w->o = *o;
     if (w->o.out == NULL)
         w->o.out = stdout;
@@ -1087,10 +1207,13 @@ void sim_run(const sim_opts *o, sim_result *res)
                 "stats: crashes=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
                 " partitions=%" PRIu64 " torn=%" PRIu64 " flips=%" PRIu64 "/%" PRIu64
                 " disk_errors=%" PRIu64 " applied=%" PRIu64 " msgs=%" PRIu64 " lost=%" PRIu64
-                " dup=%" PRIu64 " cut=%" PRIu64 "\n",
+                " dup=%" PRIu64 " cut=%" PRIu64 " removes=%" PRIu64 " adds=%" PRIu64
+                " promotes=%" PRIu64 " wipes=%" PRIu64 " transfers=%" PRIu64
+                " nemeses=%" PRIu64 "\n",
                 w->crashes, w->restarts, w->pauses, w->partitions, w->torn, w->flips_caught,
                 w->flips, w->disk_errors, scheck_applied(w), w->net.sent, w->net.lost,
-                w->net.duped, w->net.cut);
+                w->net.duped, w->net.cut, w->removes, w->adds, w->promotes, w->wipes,
+                w->transfers, w->nemeses);
 
     for (int i = 0; i < w->nnodes; i++) {
         sim_node *sn = &w->nodes[i];
@@ -1104,5 +1227,6 @@ void sim_run(const sim_opts *o, sim_result *res)
     scheck_free(w);
     free(w->heap);
     kbuf_free(&w->scratch);
+    running = NULL;
     free(w);
 }

@@ -15,8 +15,9 @@
  *
  * A run has a fault phase (sim/faults draws the seed's fault profile and
  * injects faults while clients run --ops operations), then a heal phase:
- * every fault stops, crashed nodes restart, and within a bound a leader
- * must serve every client's last operation (liveness). The checker runs
+ * every fault stops, crashed nodes restart, the operator gives every
+ * removed node its vote back, and within a bound a leader must serve every
+ * client's last operation and lead the full membership (liveness). The checker runs
  * after every node step (Raft's invariants) and at the end
  * (linearizability per key).
  *
@@ -57,10 +58,12 @@ enum {
     SIM_F_DISK = 4,   /* torn writes, bit flips, EIO/ENOSPC (with crashes) */
     SIM_F_CLOCK = 8,  /* per-node offset and drift */
     SIM_F_SWARM = 16, /* each class above on or off per seed */
+    SIM_F_MEMBER = 32, /* membership churn (remove, re-add as a learner, maybe
+                        * with a wiped disk, promote) and leadership transfers */
 };
 
-/* Parses a --faults mix ("none", "net", "crash", "disk", "clock", "all");
- * -1 if unknown. */
+/* Parses a --faults mix ("none", "net", "crash", "disk", "clock", "member",
+ * "all"); -1 if unknown. */
 int sim_faults_parse(const char *s);
 
 typedef struct sim_opts {
@@ -98,6 +101,28 @@ typedef struct sim_profile {
     int64_t timeout_us;      /* a client gives up on a reply (unknown) */
     uint32_t hot_crash_ppm;  /* a node whose term changed crashes soon after */
     bool lease_reads;        /* cluster: reads under the leader's lease */
+    /* Membership (the operator, sim/faults.c). */
+    bool member;             /* churn on */
+    int64_t oper_ms_min, oper_ms_max; /* between operator ticks */
+    uint32_t churn_ppm;      /* per operator tick: remove a voter */
+    uint32_t rm_leader_ppm;  /* the voter removed is the leader itself */
+    int64_t out_ms_max;      /* a removed node is added back within this */
+    uint32_t wipe_ppm;       /* it comes back with an empty disk */
+    uint32_t transfer_ppm;   /* per operator tick: a leadership transfer */
+    /* Nemeses: targeted patterns (sim/faults.c), each on or off per seed. */
+    int64_t nem_ms_min, nem_ms_max; /* between nemesis ticks */
+    uint32_t iso_ppm;        /* per nemesis tick: isolate the leader, held */
+    uint32_t lag_ppm;        /* per nemesis tick: cut the leader's word to one
+                              * follower in a read-only window, held */
+    uint32_t react_ppm;      /* at an election: the deposed leader hears
+                              * nothing more for a while */
+    uint32_t readonly_ppm;   /* per nemesis tick: a window of reads only */
+    uint32_t stall_ppm;      /* a new leader's disk stalls */
+    uint32_t conf_elect_ppm; /* a new leader is asked for a change at once */
+    uint32_t split_ppm;      /* right after a change: a partition */
+    bool eager;              /* the operator asks for changes while one is
+                              * pending (the core must refuse) */
+    int64_t hold_ms_min, hold_ms_max; /* how long a held partition lasts */
 } sim_profile;
 
 typedef struct sim_node {
@@ -134,6 +159,12 @@ typedef struct sim_node {
     uint64_t crash_stable, crash_stable_term; /* entries through stable */
     bool crash_hs_known;
     uint64_t crash_term, crash_vote;          /* its durable hard state */
+    /* Membership, as the operator plans it. */
+    bool joiner;        /* its disk was wiped: it boots with no bootstrap */
+    int64_t back_at;    /* removed: the operator adds it back from then on */
+    bool wipe_planned;  /* ... after wiping its disk */
+    int64_t stall_us;   /* its next log batches sync this much slower ... */
+    int stall_batches;  /* ... this many of them */
     /* Counters. */
     uint64_t crashes, restarts;
 } sim_node;
@@ -158,6 +189,8 @@ typedef enum sim_ev_kind {
     SE_CRASH,        /* node: killed (x: 1 at a term change, 0 an operator after a
                       * disk failure); restarts y ms later (0: 100..1000) */
     SE_HEAL,         /* end of the fault phase */
+    SE_OPER,         /* the operator's tick (membership, transfers) */
+    SE_NEMESIS,      /* a nemesis' step (x: which; gen: its hold) */
     SE_KIND_MAX,
 } sim_ev_kind;
 
@@ -204,8 +237,15 @@ typedef struct sim_world {
     sim_class fail;
     char why[4096];
     char profile_desc[1024];
+    /* Nemeses and the operator. */
+    int64_t hold_until;      /* a held partition: the fault ticks leave the links alone */
+    uint64_t hold_gen;
+    int64_t readonly_until;  /* clients only read until then */
+    int64_t react_until;     /* an election until then makes the deposed leader deaf */
+    bool oper_running;
     /* Counters for the summary. */
     uint64_t crashes, restarts, pauses, partitions, flips, flips_caught, torn, disk_errors;
+    uint64_t removes, adds, promotes, transfers, wipes, nemeses;
     kbuf scratch;
 } sim_world;
 
@@ -222,6 +262,9 @@ typedef struct sim_result {
 
 /* Runs one seed. */
 void sim_run(const sim_opts *o, sim_result *r);
+/* The seed running now (for a crash handler): its digest and events so
+ * far; false when none runs. Reads two words, nothing else. */
+bool sim_running(uint64_t *digest, uint64_t *events);
 
 /* ------------------------------------------------------------------------ */
 /* For the modules of sim/ */
@@ -249,5 +292,11 @@ void sim_node_restart(sim_world *w, sim_node *sn);
 /* The leader as the nodes see it: the up node in the highest term that is
  * leader, or -1. */
 int sim_leader(const sim_world *w);
+/* After an operator request to sn (node_cluster_change / _transfer):
+ * carries out its actions and checks, as after a step. */
+void sim_node_after_op(sim_world *w, sim_node *sn);
+/* The operator wipes a crashed node's disk: it will start as a new node
+ * (an empty bootstrap: it learns the membership from the leader). */
+void sim_node_wipe(sim_world *w, sim_node *sn);
 
 #endif

@@ -1165,7 +1165,8 @@ void node_cluster_replay(void *ctx, const wal_record *r, const wal_visit *v)
                 i++;
         for (size_t j = 0; j < i; j++)
             kbuf_free(&k->rp[j].data);
-        memmove(k->rp, k->rp + i, (k->nrp - i) * sizeof(*k->rp));
+        if (i < k->nrp)
+            memmove(k->rp, k->rp + i, (k->nrp - i) * sizeof(*k->rp));
         k->nrp -= i;
         return;
     }
