@@ -243,27 +243,11 @@ void scheck_after_step(sim_world *w, sim_node *sn)
     sn->seen_role = (int)r->role;
 }
 
-/* The message type of an encoded message: msgpack [version, type, ...]. */
-static int msg_type(const unsigned char *d, size_t len)
-{
-    size_t p;
-    if (len < 3)
-        return -1;
-    if (d[0] >= 0x90 && d[0] <= 0x9f)
-        p = 1;
-    else if (d[0] == 0xdc)
-        p = 3;
-    else if (d[0] == 0xdd)
-        p = 5;
-    else
-        return -1;
-    return p + 1 < len && d[p + 1] < 0x80 ? d[p + 1] : -1;
-}
 
 void scheck_peer_send(sim_world *w, sim_node *sn, const void *data, size_t len)
 {
     const rf_core *r = w->cluster ? node_raft(&sn->n) : NULL;
-    int t = msg_type(data, len);
+    int t = rf_msg_peek_type(data, len);
     if (r == NULL || (t != RF_MSG_APPEND_RESP && t != RF_MSG_VOTE_RESP))
         return;
     rf_msg m;

@@ -837,22 +837,6 @@ static bool node_bound(uint8_t k)
            k == SE_LOG_WRITE || k == SE_LOG_SYNC || k == SE_SNAP_SAVE;
 }
 
-/* The Raft message type in an encoded message (msgpack [version, type, ...]). */
-static int peek_msg_type(const unsigned char *d, size_t len)
-{
-    size_t p;
-    if (len < 3)
-        return -1;
-    if (d[0] >= 0x90 && d[0] <= 0x9f)
-        p = 1;
-    else if (d[0] == 0xdc)
-        p = 3;
-    else if (d[0] == 0xdd)
-        p = 5;
-    else
-        return -1;
-    return p + 1 < len && d[p + 1] < 0x80 ? d[p + 1] : -1;
-}
 
 static void trace_event(sim_world *w, const sim_event *e)
 {
@@ -861,7 +845,7 @@ static void trace_event(sim_world *w, const sim_event *e)
     const char *name = e->kind < SE_KIND_MAX && kind_names[e->kind] ? kind_names[e->kind] : "?";
     switch (e->kind) {
     case SE_PEER: {
-        int t = peek_msg_type(e->data, e->len);
+        int t = rf_msg_peek_type(e->data, e->len);
         rf_msg m;
         kbuf sc = KBUF_INIT;
         char info[160] = "";

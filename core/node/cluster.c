@@ -856,6 +856,8 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
         return 0;
     c->fwd_used = true;
     c->fwd_since = n->now_ms;
+    const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);
+    c->fwd_blocking = !(c->cl->flags & CLIENT_MULTI) && ce && (ce->def->flags & CMD_BLOCKING);
     if (k->raft.leader == 0) {
         c->fwd_state = FWD_NOLEADER; /* the tick sends it once one is known */
         return -1;
@@ -926,7 +928,9 @@ static void fwd_check(node *n, bool leader_changed)
         if (c == NULL)
             continue;
         bool late = n->now_ms - c->fwd_since >= fwd_timeout(k);
-        if (c->fwd_state == FWD_WAIT && (late || leader_changed)) {
+        /* A blocking command may wait at the leader as long as it likes;
+         * a leader change still ends it. */
+        if (c->fwd_state == FWD_WAIT && ((late && !c->fwd_blocking) || leader_changed)) {
             fwd_error(n, c, ERR_FWD_LOST);
         } else if (c->fwd_state == FWD_NOLEADER) {
             if (leader(k) || k->raft.leader) {

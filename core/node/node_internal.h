@@ -26,6 +26,7 @@ struct node_conn {
     /* cluster: a command forwarded to the leader (cluster.c) */
     uint8_t fwd_state;
     bool fwd_used;          /* it forwarded: the leader keeps a proxy for it */
+    bool fwd_blocking;      /* the forwarded command may block: no timeout */
     uint64_t fwd_id;
     int64_t fwd_since;
     kbuf fwd_reply;

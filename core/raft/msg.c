@@ -358,3 +358,20 @@ const char *rf_msg_decode(rf_msg *m, const void *buf, size_t len, kbuf *scratch)
     }
     return NULL;
 }
+
+int rf_msg_peek_type(const void *buf, size_t len)
+{
+    const unsigned char *d = buf;
+    size_t p;
+    if (len < 3)
+        return -1;
+    if (d[0] >= 0x90 && d[0] <= 0x9f)
+        p = 1;
+    else if (d[0] == 0xdc)
+        p = 3;
+    else if (d[0] == 0xdd)
+        p = 5;
+    else
+        return -1;
+    return p + 1 < len && d[p + 1] < 0x80 ? d[p + 1] : -1;
+}

@@ -34,6 +34,10 @@
  * all). */
 void rf_msg_encode(const rf_msg *m, kbuf *out);
 
+/* The type of an encoded message without decoding it (traces, checks), or
+ * -1 when the bytes do not start like one. */
+int rf_msg_peek_type(const void *buf, size_t len);
+
 /* Decodes one message from buf[0..len) (exactly: trailing bytes are an
  * error). Returns NULL on success, or a static string saying why the bytes
  * were refused ("truncated", "bad type", "too many entries", "entry length

@@ -501,6 +501,15 @@ Test(node_cluster, followers_forward_to_the_leader_and_relay_its_replies)
                      "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n$1\r\nv\r\n");
     /* What needs no leader runs where it is. */
     cr_assert_str_eq(cmd(f, "*1\r\n$4\r\nPING\r\n"), "+PONG\r\n");
+    /* A forwarded BLPOP waits past the forwarding timeout for its push. */
+    conn_id b = send_only(f, "*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    advance(1000);
+    cr_assert_eq(node_output(&W.n[f], b)->len, 0, "%.*s", (int)node_output(&W.n[f], b)->len,
+                 node_output(&W.n[f], b)->data);
+    cmd(g, "*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    advance(20);
+    kbuf *bo = node_output(&W.n[f], b);
+    cr_assert(bo->len > 0 && strstr(bo->data, "$1\r\nx"), "%.*s", (int)bo->len, bo->data);
     /* The leader has a proxy per forwarding client; a closed client's goes. */
     advance(10);
     /* With the majority gone there is no leader: an error, not a hang. */
