@@ -320,8 +320,6 @@ void node_log_build_payload(node *n, kbuf *out)
     kbuf_clear(&l->ops);
 }
 
-/* Seals the entry being built (even an empty one) into a record of the
- * filling batch. */
 sealed *node_log_queue_push(node_log *l)
 {
     /* Only grows here: node_log_done walks the queue while applying, and
@@ -337,6 +335,8 @@ sealed *node_log_queue_push(node_log *l)
     return s;
 }
 
+/* Seals the entry being built (even an empty one) into a record of the
+ * filling batch. */
 static void seal_entry(node *n)
 {
     node_log *l = n->log;
