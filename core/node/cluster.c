@@ -1212,29 +1212,16 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
     }
     bool resumed = false;
     if (rc && rc->started && rc->res.status != WAL_CORRUPT) {
-        wal_fit fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
-        if (fit == WAL_FIT_GAP) {
-            snprintf(err, cap,
-                     "the log starts at entry %llu but the snapshot ends at %llu: entries are missing",
-                     (unsigned long long)rc->log.first, (unsigned long long)l->snap_index);
-            return false;
-        }
         if (rc->log.has_hard_state)
             rf_restore_hard_state(&k->raft, rc->log.hs_term, rc->log.hs_vote);
-        if (!wal_writer_resume(&l->w, rc, o->seg_max, o->salt_seed)) {
-            snprintf(err, cap, "the log cannot be continued");
+        wal_fit fit;
+        if (!node_log_resume_writer(n, rc, o, &fit, err, cap))
             return false;
-        }
         resumed = true;
         if (fit == WAL_FIT_SUPERSEDED) {
-            rp_clear(k, 0);
-            wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = o->group,
-                             .term = l->snap_term, .index = l->snap_index};
-            if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &mk) != WAL_R_OK) {
-                snprintf(err, cap, "the log does not take the snapshot's mark at %llu",
-                         (unsigned long long)l->snap_index);
+            rp_clear(k, 0); /* the snapshot supersedes what was replayed */
+            if (!node_log_mark_snapshot(n, o, err, cap))
                 return false;
-            }
         }
     }
     if (!resumed)

@@ -644,6 +644,36 @@ void node_log_replay(void *ctx, const wal_record *r, const wal_visit *v)
     l->st.replayed += n->eng.stats.commands - before;
 }
 
+bool node_log_resume_writer(node *n, wal_recovery *rc, const node_log_opts *o, wal_fit *fit,
+                            char *err, size_t cap)
+{
+    node_log *l = n->log;
+    *fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
+    if (*fit == WAL_FIT_GAP) {
+        snprintf(err, cap,
+                 "the log starts at entry %llu but the snapshot ends at %llu: entries are missing",
+                 (unsigned long long)rc->log.first, (unsigned long long)l->snap_index);
+        return false;
+    }
+    if (!wal_writer_resume(&l->w, rc, o->seg_max, o->salt_seed)) {
+        snprintf(err, cap, "the log cannot be continued");
+        return false;
+    }
+    return true;
+}
+
+bool node_log_mark_snapshot(node *n, const node_log_opts *o, char *err, size_t cap)
+{
+    node_log *l = n->log;
+    wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = o->group, .term = l->snap_term,
+                     .index = l->snap_index};
+    if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &mk) == WAL_R_OK)
+        return true;
+    snprintf(err, cap, "the log does not take the snapshot's mark at %llu",
+             (unsigned long long)l->snap_index);
+    return false;
+}
+
 bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err, size_t cap)
 {
     node_log *l = node_log_get(n);
@@ -657,19 +687,11 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
     l->error[0] = '\0';
     bool resumed = false;
     if (rc && rc->started && rc->res.status != WAL_CORRUPT) {
-        wal_fit fit = wal_snapshot_fit(&rc->log, l->snap_index, l->snap_term);
-        if (fit == WAL_FIT_GAP) {
-            snprintf(err, cap,
-                     "the log starts at entry %llu but the snapshot ends at %llu: entries are missing",
-                     (unsigned long long)rc->log.first, (unsigned long long)l->snap_index);
-            return false;
-        }
         if (rc->log.has_hard_state && rc->log.hs_term > l->term)
             l->term = rc->log.hs_term;
-        if (!wal_writer_resume(&l->w, rc, o->seg_max, o->salt_seed)) {
-            snprintf(err, cap, "the log cannot be continued");
+        wal_fit fit;
+        if (!node_log_resume_writer(n, rc, o, &fit, err, cap))
             return false;
-        }
         resumed = true;
         wal_batch *b = &l->batch[l->out ^ 1];
         if (!l->w.log.has_hard_state || l->w.log.hs_term < l->term) {
@@ -677,15 +699,8 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
             if (wal_writer_append(&l->w, b, &hs) != WAL_R_OK)
                 abort();
         }
-        if (fit == WAL_FIT_SUPERSEDED) {
-            wal_record mk = {.type = WAL_SNAPSHOT_MARK, .group = o->group,
-                             .term = l->snap_term, .index = l->snap_index};
-            if (wal_writer_append(&l->w, b, &mk) != WAL_R_OK) {
-                snprintf(err, cap, "the log does not take the snapshot's mark at %llu",
-                         (unsigned long long)l->snap_index);
-                return false;
-            }
-        }
+        if (fit == WAL_FIT_SUPERSEDED && !node_log_mark_snapshot(n, o, err, cap))
+            return false;
     }
     if (!resumed) {
         wal_writer_init(&l->w, o->group, o->seg_max, o->salt_seed, l->snap_index + 1, l->snap_term);

@@ -70,6 +70,13 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
 /* The entry being built, as a payload (then empty again). */
 void node_log_build_payload(node *n, kbuf *out);
 void node_log_resume_all(node *n);
+/* Start-up, shared with cluster.c: continues the recovered log rc as the
+ * writer (*fit: how it meets the loaded snapshot; false with err when it
+ * cannot: entries missing, a log that cannot go on), and appends the
+ * snapshot's SNAPSHOT_MARK to the filling batch (a log it supersedes). */
+bool node_log_resume_writer(node *n, wal_recovery *rc, const node_log_opts *o, wal_fit *fit,
+                            char *err, size_t cap);
+bool node_log_mark_snapshot(node *n, const node_log_opts *o, char *err, size_t cap);
 /* A new entry at the end of the queue of sealed, unapplied entries. */
 sealed *node_log_queue_push(node_log *l);
 
