@@ -968,6 +968,40 @@ static bool start_durability(io_server *s, uint64_t seed)
     return true;
 }
 
+/* INFO raft (cluster nodes): this node's view of its group, and on the
+ * leader each member's replication. */
+static void info_raft(io_server *s, kbuf *out)
+{
+    const rf_core *r = node_raft(&s->n);
+    if (r == NULL)
+        return;
+    char line[512];
+    int n = snprintf(line, sizeof(line),
+                     "node_id:%llu\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
+                     "commit_index:%llu\r\napplied_index:%llu\r\nlast_index:%llu\r\n"
+                     "snapshot_index:%llu\r\nvoters:%u\r\nlearners:%u\r\n",
+                     (unsigned long long)r->o.id, rf_role_name(r->role),
+                     (unsigned long long)r->term, (unsigned long long)r->leader,
+                     (unsigned long long)r->commit, (unsigned long long)r->applied,
+                     (unsigned long long)rf_last_index(r), (unsigned long long)r->snap_index,
+                     r->config.nvoters, r->config.nlearners);
+    kbuf_append(out, line, (size_t)n);
+    if (r->role != RF_LEADER)
+        return;
+    for (uint32_t i = 0; i < r->nmembers; i++) {
+        if (r->members[i] == r->o.id)
+            continue;
+        const rf_progress *p = &r->prog[i];
+        n = snprintf(line, sizeof(line), "peer%llu:match=%llu,lag=%llu,state=%s,voter=%d,connected=%d\r\n",
+                     (unsigned long long)r->members[i], (unsigned long long)p->match,
+                     (unsigned long long)(rf_last_index(r) - p->match),
+                     p->state == RF_REPLICATE ? "replicate" : p->state == RF_PROBE ? "probe" : "snapshot",
+                     rf_config_is_voter(&r->config, r->members[i]) ? 1 : 0,
+                     s->bus && bus_connected(s->bus, r->members[i]) ? 1 : 0);
+        kbuf_append(out, line, (size_t)n);
+    }
+}
+
 static void info_persistence(io_server *s, kbuf *out)
 {
     node_log_info li;
@@ -1378,6 +1412,8 @@ static void info_fields(void *ctx, const engine *e, const char *section, kbuf *o
                      (unsigned long long)s->n.stats.net_input_bytes);
     } else if (!strcmp(section, "persistence")) {
         info_persistence(s, out);
+    } else if (!strcmp(section, "raft")) {
+        info_raft(s, out);
     } else if (!strcmp(section, "cpu")) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -1652,7 +1688,9 @@ int io_server_run(const io_server_opts *o)
     s->bound_port = bound_port;
     s->rt = rt_from_opts(o, bound_port, log_get_level());
     config_register(&s->n.eng, runtime_configs, &s->rt);
-    s->info = (info_provider){.ctx = s, .fields = info_fields};
+    static const char *const cluster_sections[] = {"raft", NULL};
+    s->info = (info_provider){.ctx = s, .fields = info_fields,
+                              .sections = cluster_mode(s) ? cluster_sections : NULL};
     s->n.eng.info = &s->info;
     cmd_clock_init();
     s->n.eng.clock_us = clock_us;

@@ -70,15 +70,16 @@ class Cluster:
                 s.stop(sig=sig)
 
     def leader(self):
-        """The node that takes a write (probing with a harmless one)."""
+        """The node whose INFO raft says it leads (and that commits: its
+        first entry of the term is applied), or None."""
         for i, s in self.nodes.items():
             if not s.alive():
                 continue
             try:
-                v = parse_value(s.call("SET", "probe", "1"))
-            except OSError:
+                info = parse_value(s.call("INFO", "raft")).decode()
+            except (OSError, EOFError):
                 continue
-            if not isinstance(v, RespError):
+            if "role:leader\r\n" in info:
                 return i
         return None
 
@@ -104,6 +105,18 @@ class ClusterTest(unittest.TestCase):
             self.assertEqual(call(s, "SET", "k", "v%d" % i), "OK")
             self.assertEqual(call(s, "GET", "k"), b"v%d" % i)
             self.assertEqual(call(s, "INCR", "n"), i)
+        # INFO raft: each node's view; the leader lists its peers' replication.
+        lead = self.c.leader()
+        for i, s in sorted(self.c.nodes.items()):
+            info = call(s, "INFO", "raft").decode()
+            self.assertIn("# Raft\r\nnode_id:%d\r\n" % i, info)
+            self.assertIn("role:%s\r\n" % ("leader" if i == lead else "follower"), info)
+            self.assertIn("leader_id:%d\r\n" % lead, info)
+            self.assertIn("voters:3\r\n", info)
+        info = call(self.c.nodes[lead], "INFO", "raft").decode()
+        for i in self.c.ids:
+            if i != lead:
+                self.assertRegex(info, r"peer%d:match=\d+,lag=\d+,state=\w+,voter=1,connected=1" % i)
         # A transaction on a follower runs at the leader as one entry.
         f = next(i for i in self.c.ids if i != self.c.leader())
         conn = self.c.nodes[f].conn()
