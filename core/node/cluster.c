@@ -154,17 +154,25 @@ const char *node_cluster_refusal(node *n)
     return k->refusal;
 }
 
-/* Bytes an action points at, kept until the driver cleared the actions. */
-static void *keep(node_cluster *k, const void *p, size_t len)
+/* Bytes an action points at, kept until the driver cleared the actions:
+ * b's memory is taken over (b is empty again). */
+static void *keep_kbuf(node_cluster *k, kbuf *b)
 {
     k->bufs = grow(k->bufs, &k->capbufs, k->nbufs, sizeof(void *));
-    void *b = malloc(len ? len : 1);
-    if (b == NULL)
-        abort();
-    if (len)
-        memcpy(b, p, len);
-    k->bufs[k->nbufs++] = b;
-    return b;
+    if (b->data == NULL)
+        kbuf_reserve(b, 1);
+    void *p = b->data;
+    k->bufs[k->nbufs++] = p;
+    kbuf_init(b);
+    return p;
+}
+
+/* The same for a copy of len bytes at p. */
+static void *keep(node_cluster *k, const void *p, size_t len)
+{
+    kbuf b = KBUF_INIT;
+    kbuf_append(&b, p, len);
+    return keep_kbuf(k, &b);
 }
 
 void node_cluster_gc(node *n)
@@ -263,20 +271,21 @@ static void send_msgs(node *n)
     node_cluster *k = n->log->cl;
     for (uint32_t i = 0; i < k->raft.out.nmsgs; i++) {
         const rf_msg *m = &k->raft.out.msgs[i];
-        kbuf_clear(&k->scratch);
-        rf_msg_encode(m, &k->scratch);
-        void *b = keep(k, k->scratch.data, k->scratch.len);
-        node_emit_data(n, ACT_PEER_SEND, m->to, b, k->scratch.len, 0, 0);
+        kbuf enc = KBUF_INIT;
+        rf_msg_encode(m, &enc);
+        size_t len = enc.len;
+        node_emit_data(n, ACT_PEER_SEND, m->to, keep_kbuf(k, &enc), len, 0, 0);
     }
 }
 
-static void save_snapshot(node *n, bool install)
+/* ACT_SNAPSHOT_SAVE of len bytes at data, the snapshot at save_index. */
+static void save_snapshot(node *n, bool install, const void *data, size_t len)
 {
     node_cluster *k = n->log->cl;
-    void *b = keep(k, k->save.data, k->save.len);
+    void *b = keep(k, data, len);
     k->saving = true;
     k->save_install = install;
-    node_emit_data(n, ACT_SNAPSHOT_SAVE, 0, b, k->save.len, k->save_index, k->save_term);
+    node_emit_data(n, ACT_SNAPSHOT_SAVE, 0, b, len, k->save_index, k->save_term);
 }
 
 static void install(node *n)
@@ -301,11 +310,9 @@ static void install(node *n)
         k->install_term = u->snap_term;
         return;
     }
-    kbuf_clear(&k->save);
-    kbuf_append(&k->save, u->snap_data, u->snap_len);
     k->save_index = u->snap_index;
     k->save_term = u->snap_term;
-    save_snapshot(n, true);
+    save_snapshot(n, true, u->snap_data, u->snap_len);
 }
 
 /* The install that waited for a local save to finish. */
@@ -315,12 +322,9 @@ static void start_waiting_install(node *n)
     if (!k->install_waits || k->saving)
         return;
     k->install_waits = false;
-    kbuf tmp = k->save;
-    k->save = k->install_buf;
-    k->install_buf = tmp;
     k->save_index = k->install_index;
     k->save_term = k->install_term;
-    save_snapshot(n, true);
+    save_snapshot(n, true, k->install_buf.data, k->install_buf.len);
 }
 
 static void apply(node *n)
@@ -425,7 +429,7 @@ static void maybe_snapshot(node *n)
         return;
     kbuf_clear(&k->save);
     node_snapshot_encode(n, &k->save, &k->save_index, &k->save_term);
-    save_snapshot(n, false);
+    save_snapshot(n, false, k->save.data, k->save.len);
 }
 
 static void fwd_check(node *n, bool leader_changed);
@@ -527,12 +531,6 @@ int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
     k->readq = grow(k->readq, &k->capreadq, k->nreadq, sizeof(conn_id));
     k->readq[k->nreadq++] = c->id;
     return -1;
-}
-
-void node_cluster_conn_gone(node *n, conn_id id)
-{
-    (void)n;
-    (void)id; /* its queued read and ready state go with the connection */
 }
 
 void node_cluster_want_time(node *n) { n->log->cl->want_time = true; }
@@ -797,8 +795,8 @@ static int64_t fwd_timeout(const node_cluster *k)
 static void kv_send(node *n, rf_id to)
 {
     node_cluster *k = n->log->cl;
-    void *b = keep(k, k->fwd_buf.data, k->fwd_buf.len);
-    node_emit_data(n, ACT_PEER_SEND, to, b, k->fwd_buf.len, 0, 0);
+    size_t len = k->fwd_buf.len;
+    node_emit_data(n, ACT_PEER_SEND, to, keep_kbuf(k, &k->fwd_buf), len, 0, 0);
 }
 
 static void pack_args(msgpack_packer *pk, int argc, const resp_slice *argv)

@@ -598,8 +598,6 @@ void node_log_done(node *n, const char *error)
 void node_log_conn_gone(node *n, conn_id id)
 {
     node_log *l = n->log;
-    if (l && l->cl)
-        node_cluster_conn_gone(n, id);
     if (l && l->barrier == id) {
         l->barrier = 0;
         dict_for_each(&n->conns, resume_all_cb, n);

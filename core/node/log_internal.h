@@ -91,7 +91,6 @@ const char *node_cluster_refusal(node *n);
 /* route() for a command that runs now: 0 run it, -1 wait, 1 answered. */
 int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv);
 void node_cluster_encode_config(const node *n, kbuf *out);
-void node_cluster_conn_gone(node *n, conn_id id);
 void node_cluster_want_time(node *n);
 void node_cluster_gc(node *n); /* frees action bytes once the outbox is empty */
 /* route() on a follower: 1 answered (or refused), -1 waits (forwarded), 0

@@ -286,9 +286,9 @@ void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_byt
  * the leader replicates it and every node applies it once committed, the
  * proposer's client getting the reply computed by the apply. Reads run
  * after a ReadIndex round (linearizable). A node that is not the leader
- * answers commands with NODE_ERR_NOT_LEADER (forwarding comes with the
- * cluster bus); a proposal whose fate the node cannot know (leadership lost
- * before it committed) gets NODE_ERR_UNKNOWN.
+ * forwards what needs the leader to it (node_cluster_opts.forward) or
+ * answers NODE_ERR_NOT_LEADER; a proposal whose fate the node cannot know
+ * (leadership lost before it committed) gets NODE_ERR_UNKNOWN.
  *
  * Start-up, in this order: node_snapshot_load (the newest snapshot, if
  * any), wal_recovery_segment with node_cluster_replay over the segments

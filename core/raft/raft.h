@@ -226,7 +226,9 @@ typedef struct rf_update {
     uint64_t snap_len;
     /* State changes, for the driver's information. */
     bool role_changed, leader_changed, config_changed;
-    int64_t deadline; /* step RF_EV_TIMEOUT at this time (-1: none) */
+    /* An output, not a clock: the time (in the clock the events carry)
+     * at which the driver steps RF_EV_TIMEOUT; -1 only before rf_start. */
+    int64_t deadline;
 } rf_update;
 
 typedef enum rf_event_type {

@@ -510,8 +510,15 @@ Test(node_cluster, followers_forward_to_the_leader_and_relay_its_replies)
     advance(20);
     kbuf *bo = node_output(&W.n[f], b);
     cr_assert(bo->len > 0 && strstr(bo->data, "$1\r\nx"), "%.*s", (int)bo->len, bo->data);
-    /* The leader has a proxy per forwarding client; a closed client's goes. */
+    /* The leader ran them on a proxy per forwarding client; each goes when
+     * its client closes (cmd() closes its connection; b is still open). */
     advance(10);
+    cr_assert_eq(W.n[l].nconns, 1, "%llu proxies on the leader",
+                 (unsigned long long)W.n[l].nconns);
+    step(f, &(node_event){.type = EV_CLIENT_CLOSED, .conn = b});
+    settle();
+    cr_assert_eq(W.n[l].nconns, 0, "%llu proxies left on the leader",
+                 (unsigned long long)W.n[l].nconns);
     /* With the majority gone there is no leader: an error, not a hang. */
     crash(l);
     crash(g);
