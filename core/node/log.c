@@ -18,13 +18,16 @@
 
 #include "core/node/log_internal.h"
 #include "core/store/codec.h"
+#include "core/util/mpread.h"
 #include "core/wal/le.h"
 #include "core/wal/snapshot.h"
 
 /* ------------------------------------------------------------------------ */
 /* msgpack: entries are written with msgpack-c's packer and read back with
- * the small reader below, which checks every bound and allocates nothing
- * (an entry is read on every apply). */
+ * core/util/mpread.h, which checks every bound and allocates nothing (an
+ * entry is read on every apply). An array's count is never more than the
+ * bytes left, so a count from damaged bytes never sizes an allocation
+ * beyond what the payload could hold. */
 
 static msgpack_packer packer(kbuf *b)
 {
@@ -33,79 +36,12 @@ static msgpack_packer packer(kbuf *b)
     return pk;
 }
 
-/* A reader over a payload; every read checks the bounds. */
-typedef struct mp_rd {
-    const unsigned char *p, *end;
-    bool bad;
-} mp_rd;
-
-static uint64_t mp_take(mp_rd *r, int n)
+/* A bin as an argument (an empty one after an error). */
+static resp_slice mp_read_bin(mp_reader *r)
 {
-    if (r->bad || r->end - r->p < n) {
-        r->bad = true;
-        return 0;
-    }
-    uint64_t v = codec_be_get(r->p, n);
-    r->p += n;
-    return v;
-}
-
-static int mp_peek(const mp_rd *r) { return r->bad || r->p >= r->end ? -1 : *r->p; }
-
-static bool mp_is_array(const mp_rd *r)
-{
-    int t = mp_peek(r);
-    return (t >= 0x90 && t <= 0x9f) || t == 0xdc || t == 0xdd;
-}
-
-/* An array's length; never more than the bytes left (each element takes
- * one at least), so a count from damaged bytes never sizes an allocation
- * beyond what the payload could hold. */
-static uint32_t mp_read_array(mp_rd *r)
-{
-    int t = (int)mp_take(r, 1);
-    uint32_t n = 0;
-    if (t >= 0x90 && t <= 0x9f)
-        n = (uint32_t)(t & 0x0f);
-    else if (t == 0xdc)
-        n = (uint32_t)mp_take(r, 2);
-    else if (t == 0xdd)
-        n = (uint32_t)mp_take(r, 4);
-    else
-        r->bad = true;
-    if (n > (size_t)(r->end - r->p))
-        r->bad = true;
-    return r->bad ? 0 : n;
-}
-
-static uint64_t mp_read_uint(mp_rd *r)
-{
-    int t = (int)mp_take(r, 1);
-    if (t < 0x80)
-        return (uint64_t)t;
-    switch (t) {
-    case 0xcc: return mp_take(r, 1);
-    case 0xcd: return mp_take(r, 2);
-    case 0xce: return mp_take(r, 4);
-    case 0xcf: return mp_take(r, 8);
-    }
-    r->bad = true;
-    return 0;
-}
-
-static resp_slice mp_read_bin(mp_rd *r)
-{
-    int t = (int)mp_take(r, 1);
-    size_t len = t == 0xc4 ? mp_take(r, 1) : t == 0xc5 ? mp_take(r, 2) : t == 0xc6 ? mp_take(r, 4) : 0;
-    if (t != 0xc4 && t != 0xc5 && t != 0xc6)
-        r->bad = true;
-    if (r->bad || (size_t)(r->end - r->p) < len) {
-        r->bad = true;
-        return (resp_slice){"", 0};
-    }
-    resp_slice s = {(const char *)r->p, len};
-    r->p += len;
-    return s;
+    uint32_t len;
+    const unsigned char *p = mpr_bin(r, &len, "truncated");
+    return p ? (resp_slice){(const char *)p, len} : (resp_slice){"", 0};
 }
 
 /* ------------------------------------------------------------------------ */
@@ -187,20 +123,20 @@ static const resp_slice S_MULTI = {"MULTI", 5}, S_EXEC = {"EXEC", 4};
 /* Runs a transaction op for cl: MULTI and the queue (replies to scratch),
  * then EXEC (reply to out). The client's own transaction state is reset
  * first: whether it runs was decided when it was proposed. */
-static bool run_exec_op(node *n, mp_rd *r, uint32_t nargs, client *cl, int64_t t, kbuf *out)
+static bool run_exec_op(node *n, mp_reader *r, uint32_t nargs, client *cl, int64_t t, kbuf *out)
 {
     node_log *l = n->log;
     engine *e = &n->eng;
     engine_end_transaction(e, cl);
     engine_execute(e, cl, 1, &S_MULTI, t, &l->scratch);
     for (uint32_t i = 0; i < nargs; i++) {
-        uint32_t argc = mp_read_array(r);
-        if (r->bad || argc == 0)
+        uint32_t argc = mpr_array(r, 1, "truncated");
+        if (r->err || argc == 0)
             return false;
         resp_slice *argv = argv_room(l, argc);
         for (uint32_t j = 0; j < argc; j++)
             argv[j] = mp_read_bin(r);
-        if (r->bad)
+        if (r->err)
             return false;
         /* With nobody to answer, only the writes (and SELECT, which says
          * where they go) matter; what else the transaction held (CONFIG
@@ -226,20 +162,21 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
 {
     node_log *l = n->log;
     engine *e = &n->eng;
-    mp_rd r = {(const unsigned char *)payload, (const unsigned char *)payload + len, false};
-    if (mp_read_array(&r) != 3)
+    mp_reader r;
+    mpr_init(&r, payload, len);
+    if (mpr_array(&r, 1, "truncated") != 3)
         return false;
-    int64_t t = (int64_t)mp_read_uint(&r);
-    uint64_t data_seed = mp_read_uint(&r);
-    uint32_t nops = mp_read_array(&r);
-    if (r.bad || (p && nops != np) || !engine_set_data_seed(e, data_seed))
+    int64_t t = (int64_t)mpr_uint(&r);
+    uint64_t data_seed = mpr_uint(&r);
+    uint32_t nops = mpr_array(&r, 1, "truncated");
+    if (r.err || (p && nops != np) || !engine_set_data_seed(e, data_seed))
         return false;
     seed_for(e, index, term);
     e->keep_expired = false; /* an entry's commands delete what expired by its time */
     for (uint32_t k = 0; k < nops; k++) {
-        uint32_t nargs = mp_read_array(&r);
-        uint64_t dbid = mp_read_uint(&r);
-        if (r.bad || nargs < 2 || dbid >= (uint64_t)e->ndbs)
+        uint32_t nargs = mpr_array(&r, 1, "truncated");
+        uint64_t dbid = mpr_uint(&r);
+        if (r.err || nargs < 2 || dbid >= (uint64_t)e->ndbs)
             return false;
         nargs--;
         node_conn *c = p && p[k].conn ? node_find_conn(n, p[k].conn) : NULL;
@@ -249,13 +186,13 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
         uint32_t saved = cl->flags & CLIENT_FROM_LOG;
         cl->flags |= CLIENT_FROM_LOG;
         bool ok = true;
-        if (mp_is_array(&r)) {
+        if (mpr_is_array(&r)) {
             ok = run_exec_op(n, &r, nargs, cl, t, out);
         } else {
             resp_slice *argv = argv_room(l, nargs);
             for (uint32_t j = 0; j < nargs; j++)
                 argv[j] = mp_read_bin(&r);
-            ok = !r.bad;
+            ok = !r.err;
             if (ok && p && p[k].kind == OP_SERVE) {
                 /* A blocked client's serving pop: its reply if it still
                  * waits; otherwise the pop alone, as a replay makes it. */
@@ -819,13 +756,14 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
     snap_reason r = snap_decode(buf, len, &v);
     if (r != SNAP_R_OK)
         return snap_reason_text(r);
-    mp_rd cr = {(const unsigned char *)v.config, (const unsigned char *)v.config + v.h.config_len, false};
-    uint32_t ncfg = mp_read_array(&cr);
-    uint64_t data_seed = ncfg >= 1 ? mp_read_uint(&cr) : 0;
+    mp_reader cr;
+    mpr_init(&cr, v.config, v.h.config_len);
+    uint32_t ncfg = mpr_array(&cr, 1, "truncated");
+    uint64_t data_seed = ncfg >= 1 ? mpr_uint(&cr) : 0;
     resp_slice members = {NULL, 0};
     if (ncfg >= 2)
         members = mp_read_bin(&cr);
-    if (cr.bad)
+    if (cr.err)
         return "snapshot configuration does not decode";
     l->snap_members_len = 0;
     if (members.len > sizeof(l->snap_members))
