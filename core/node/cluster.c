@@ -424,8 +424,8 @@ static void maybe_snapshot(node *n)
 {
     node_log *l = n->log;
     node_cluster *k = l->cl;
-    if (!k->o.snapshot_entries || k->saving || k->install_waits || k->raft.installing ||
-        l->applied < l->snap_index + k->o.snapshot_entries)
+    bool due = k->o.snapshot_entries && l->applied >= l->snap_index + k->o.snapshot_entries;
+    if (k->saving || k->install_waits || k->raft.installing || !(due || k->raft.out.want_snapshot))
         return;
     kbuf_clear(&k->save);
     node_snapshot_encode(n, &k->save, &k->save_index, &k->save_term);
@@ -1230,18 +1230,9 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
             rf_restore_entry(&k->raft, k->rp[i].index, k->rp[i].term, k->rp[i].type,
                              k->rp[i].data.data, k->rp[i].data.len);
     rp_clear(k, 0);
+    /* Raft has the snapshot's index, not its bytes: should a follower need
+     * them, it asks (want_snapshot) and maybe_snapshot takes one. */
     rf_start(&k->raft, l->applied, n->now_ms);
-    if (l->snap_index) {
-        /* Raft sends its snapshot to followers that are too far behind:
-         * hand it the state loaded, which is the snapshot's (nothing is
-         * applied yet). */
-        kbuf_clear(&k->save);
-        uint64_t idx, term;
-        node_snapshot_encode(n, &k->save, &idx, &term);
-        rf_event ev = {.type = RF_EV_SNAPSHOT, .index = idx, .term = term, .data = k->save.data,
-                       .len = k->save.len, .now_ms = n->now_ms};
-        rf_step(&k->raft, &ev);
-    }
     l->st.enabled = true;
     node_log_hook_serve(n);
     n->eng.log_expiry = true;

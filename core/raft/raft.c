@@ -629,8 +629,10 @@ static void send_append(rf_core *r, uint32_t slot)
     uint64_t prev_term = rf_term_at(r, p->next - 1, &ok);
     if (!ok || p->next < r->log_start) {
         /* The entries it needs are compacted: send the snapshot. */
-        if (!r->snap_data)
-            return; /* none handed in yet: wait for one */
+        if (!r->snap_data) {
+            r->out.want_snapshot = true; /* none handed in yet: ask */
+            return;
+        }
         p->state = RF_SNAPSHOTTING;
         p->snap_index = 0;
         send_snapshot_chunk(r, slot);

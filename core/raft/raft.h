@@ -224,6 +224,9 @@ typedef struct rf_update {
     rf_config snap_config;
     const unsigned char *snap_data;
     uint64_t snap_len;
+    /* A follower needs the snapshot and the core has no bytes of it (a
+     * restarted leader): hand one in (RF_EV_SNAPSHOT) at the applied index. */
+    bool want_snapshot;
     /* State changes, for the driver's information. */
     bool role_changed, leader_changed, config_changed;
     /* An output, not a clock: the time (in the clock the events carry)
