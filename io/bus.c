@@ -63,6 +63,10 @@ struct bus_conn {
     bool writing;
     bool closing;
     bool fail_later;        /* a failure to report from the timer (not from inside a bus_* call) */
+    bool adopt;             /* its peer is whoever proves to be one (bus_dial_any, or an
+                             * unknown id accepted with accept_unknown): peer is NULL until then */
+    char adopt_host[64];    /* bus_dial_any: the address dialed, for a peer it creates */
+    int adopt_port;
     uint64_t my_nonce, their_nonce, their_id;
     kbuf in;                /* bytes read, from the start of a frame */
     size_t need;            /* bytes still missing from the partial frame at in's start (up only) */
@@ -260,7 +264,8 @@ static bus_peer *peer_find(const bus *b, uint64_t id)
     return NULL;
 }
 
-static bool we_dial(const bus_peer *p) { return p->id > p->b->o.self_id; }
+static bus_peer *peer_new(bus *b, uint64_t id, const char *host, int port);
+static bool we_dial(const bus_peer *p) { return p->host && p->id > p->b->o.self_id; }
 
 static void bus_unref(bus *b)
 {
@@ -540,8 +545,13 @@ static bool conn_on_hello(bus_conn *c, const unsigned char *h, size_t len)
         /* Attribute what follows to the peer it claims to be, if known. */
         bus_peer *p = peer_find(b, id);
         c->peer = p;
-        if (p == NULL || id >= b->o.self_id)
+        if (p == NULL && b->o.accept_unknown && id != 0 && id != b->o.self_id)
+            c->adopt = true; /* a joining node: its peer is made once it proved itself */
+        else if (p == NULL || (id >= b->o.self_id && p->host))
             return false; /* unknown, or it should be dialed by us */
+    } else if (c->adopt) {
+        if (id == 0 || id == b->o.self_id)
+            return false;
     } else if (c->peer == NULL || id != c->peer->id) {
         return false;
     }
@@ -569,7 +579,7 @@ static void conn_on_frame(bus_conn *c, uint8_t service, const unsigned char *dat
         return;
     case ST_PROOF: {
         unsigned char want[PROOF_LEN];
-        if (service != SVC_CONTROL || len != PROOF_LEN || c->peer == NULL) {
+        if (service != SVC_CONTROL || len != PROOF_LEN || (c->peer == NULL && !c->adopt)) {
             conn_fail(c, true);
             return;
         }
@@ -577,6 +587,13 @@ static void conn_on_frame(bus_conn *c, uint8_t service, const unsigned char *dat
         if (!same_bytes(want, data, PROOF_LEN)) {
             conn_fail(c, true);
             return;
+        }
+        if (c->adopt) {
+            c->adopt = false;
+            c->peer = peer_find(b, c->their_id);
+            if (c->peer == NULL)
+                c->peer = peer_new(b, c->their_id, c->outbound ? c->adopt_host : NULL,
+                                   c->adopt_port);
         }
         conn_up(c);
         return;
@@ -748,7 +765,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 static void peer_dial(bus_peer *p)
 {
     bus *b = p->b;
-    if (b->closing || p->removed || p->conn || p->dialing || p->resolving)
+    if (b->closing || p->removed || p->conn || p->dialing || p->resolving || !p->host)
         return;
     struct sockaddr_storage addr;
     int r = strchr(p->host, ':') ? uv_ip6_addr(p->host, p->port, (struct sockaddr_in6 *)&addr)
@@ -794,6 +811,47 @@ static void peer_abandon_dial(bus_peer *p)
         p->resolving = NULL;
     }
     uv_timer_stop(&p->timer);
+}
+
+/* A peer in b's list (host NULL: one that dials us and is never dialed). */
+static bus_peer *peer_new(bus *b, uint64_t id, const char *host, int port)
+{
+    bus_peer *p = xcalloc(sizeof(*p));
+    p->b = b;
+    p->id = id;
+    p->host = host ? xstrdup(host) : NULL;
+    p->port = port;
+    uv_timer_init(b->loop, &p->timer);
+    p->timer.data = p;
+    b->nopen++;
+    bus_peer **pp = &b->peers;
+    while (*pp && (*pp)->id < id)
+        pp = &(*pp)->next;
+    p->next = *pp;
+    *pp = p;
+    return p;
+}
+
+int bus_dial_any(bus *b, const char *host, int port)
+{
+    if (b->closing || host == NULL || strlen(host) >= sizeof(((bus_conn *)0)->adopt_host))
+        return UV_EINVAL;
+    struct sockaddr_storage addr;
+    int r = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
+                              : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (r != 0)
+        return r;
+    bus_conn *c = conn_new(b);
+    c->outbound = true;
+    c->adopt = true;
+    snprintf(c->adopt_host, sizeof(c->adopt_host), "%s", host);
+    c->adopt_port = port;
+    c->creq.data = c;
+    uv_timer_start(&c->timer, on_conn_timer, (uint64_t)b->o.handshake_ms, 0);
+    r = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&addr, on_connect);
+    if (r != 0)
+        conn_abort(c);
+    return r;
 }
 
 /* ======================================================================== */
@@ -947,7 +1005,7 @@ void bus_add_peer(bus *b, uint64_t id, const char *host, int port)
         return;
     bus_peer *p = peer_find(b, id);
     if (p) {
-        if (strcmp(p->host, host) == 0 && p->port == port)
+        if (p->host && strcmp(p->host, host) == 0 && p->port == port)
             return;
         free(p->host);
         p->host = xstrdup(host);
@@ -959,19 +1017,7 @@ void bus_add_peer(bus *b, uint64_t id, const char *host, int port)
         }
         return;
     }
-    p = xcalloc(sizeof(*p));
-    p->b = b;
-    p->id = id;
-    p->host = xstrdup(host);
-    p->port = port;
-    uv_timer_init(b->loop, &p->timer);
-    p->timer.data = p;
-    b->nopen++;
-    bus_peer **pp = &b->peers;
-    while (*pp && (*pp)->id < id)
-        pp = &(*pp)->next;
-    p->next = *pp;
-    *pp = p;
+    p = peer_new(b, id, host, port);
     if (we_dial(p))
         peer_schedule_dial(p, 0);
 }

@@ -2,8 +2,9 @@
  * framed messages. See docs/decisions/0010-cluster-bus.md.
  *
  * Who dials: the node with the LOWER id dials the higher one, the higher one
- * accepts. A node accepts only known peers (bus_add_peer) with a lower id;
- * a dialer accepts only the id it dialed. When a second connection from the
+ * accepts. A node accepts only known peers (bus_add_peer) with a lower id
+ * (or without an address), and unknown ones with accept_unknown; a dialer
+ * accepts only the id it dialed (any id for bus_dial_any). When a second connection from the
  * same peer authenticates (the peer restarted before this side noticed), the
  * newest replaces the older.
  *
@@ -96,6 +97,10 @@ typedef struct bus_opts {
     int64_t handshake_ms;      /* connect + handshake must be done within: 5000 */
     int64_t keepalive_ms;      /* an up connection with nothing written for this long sends a ping: 1000 */
     int64_t idle_timeout_ms;   /* an up connection with nothing read for this long is closed: 10000 */
+    /* Accept a peer this bus does not know (a node joining the cluster),
+     * as long as it proves the cluster id and secret: it becomes a known
+     * peer without an address (never dialed; bus_add_peer gives it one). */
+    bool accept_unknown;
 } bus_opts;
 
 void bus_opts_default(bus_opts *o);
@@ -127,6 +132,13 @@ void bus_remove_peer(bus *b, uint64_t id);
  * or, counted in dropped_msgs, if the service is invalid, the frame would
  * be over max_frame, or the queue is full. */
 bool bus_send(bus *b, uint64_t to, uint8_t service, const void *data, size_t len);
+
+/* Dials host:port (an IP literal) without knowing who listens there: the
+ * node that answers and proves the cluster id and secret becomes a known
+ * peer (with this address if it was unknown) and peer_cb(up) is called.
+ * For joining a cluster. One attempt: nothing is retried. 0, or a negative
+ * libuv error if the address does not parse or the dial cannot start. */
+int bus_dial_any(bus *b, const char *host, int port);
 
 bool bus_connected(const bus *b, uint64_t peer);
 
