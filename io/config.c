@@ -229,6 +229,25 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         } else {
             o->cluster_secret = keep(cfg, argv[1]);
         }
+    } else if (!strcasecmp(name, "join")) {
+        /* host:port of any member's cluster bus */
+        WANT(1);
+        char *colon = strrchr(argv[1], ':');
+        long long port;
+        if (!colon || colon == argv[1] || !parse_ll(colon + 1, 1, 65535, &port))
+            return "argument must be host:port (any member's cluster bus)";
+        char host[256];
+        if ((size_t)(colon - argv[1]) >= sizeof(host))
+            return "argument must be host:port (any member's cluster bus)";
+        memcpy(host, argv[1], (size_t)(colon - argv[1]));
+        host[colon - argv[1]] = '\0';
+        o->join_host = keep(cfg, host);
+        o->join_port = (int)port;
+    } else if (!strcasecmp(name, "cluster-announce-ip")) {
+        WANT(1);
+        if (strlen(argv[1]) == 0 || strlen(argv[1]) >= 64)
+            return "argument must be an address of 1 to 63 bytes";
+        o->announce_ip = keep(cfg, argv[1]);
     } else if (!strcasecmp(name, "cluster-peers")) {
         /* id@host:port,id@host:port,... (or separate arguments) */
         o->npeers = 0;

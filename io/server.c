@@ -3,6 +3,7 @@
 #include "io/server.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <assert.h>
 #include <signal.h>
 #include <stdio.h>
@@ -105,6 +106,12 @@ struct io_server {
     int bus_port;
     rf_role raft_role; /* for the log line when it changes */
     rf_id raft_leader;
+    uint64_t raft_changes;
+    uint64_t dir_synced;           /* node_dir_version last acted on */
+    rf_id dir_ids[64];             /* the directory's ids then (their bus peers) */
+    size_t ndir_ids;
+    int64_t last_health_ms;
+    char join_ip[64];              /* --join's host, resolved */
     bool snap_saved_pending, snap_saved_ok;
     uint64_t snap_saved_index;
     char snap_saved_err[256];
@@ -120,22 +127,154 @@ static void process_actions(io_server *s);
 static void on_bus_recv(void *ctx, uint64_t from, uint8_t service, const void *data, size_t len)
 {
     io_server *s = ctx;
-    if (service != BUS_SVC_RAFT || s->handles_closed)
+    if (s->handles_closed)
         return;
+    (void)service; /* the core tells its messages apart by their first bytes */
     node_event ev = {.type = EV_PEER_DATA, .now_ms = io_wall_ms(), .peer = from, .data = data,
                      .len = len};
     node_step(&s->n, &ev);
     process_actions(s);
 }
 
-static void on_bus_peer(void *ctx, uint64_t peer, bool up)
+/* HELLO-time messages of the cluster service: this node's HEALTH, and its
+ * JOIN while it is not a member. */
+static void send_cluster_msgs(io_server *s, uint64_t peer)
 {
-    (void)ctx;
-    log_msg(up ? LOG_NOTICE : LOG_WARNING, up ? "cluster peer connected" : "cluster peer lost",
-            "peer=%llu", (unsigned long long)peer);
+    kbuf b = KBUF_INIT;
+    if (node_cluster_health(&s->n, &b))
+        bus_send(s->bus, peer, BUS_SVC_CLUSTER, b.data, b.len);
+    kbuf_clear(&b);
+    if (node_cluster_join(&s->n, &b))
+        bus_send(s->bus, peer, BUS_SVC_CLUSTER, b.data, b.len);
+    kbuf_free(&b);
 }
 
-/* Listens on this node's bus address and knows every peer's. */
+static void on_bus_peer(void *ctx, uint64_t peer, bool up)
+{
+    io_server *s = ctx;
+    log_msg(up ? LOG_NOTICE : LOG_WARNING, up ? "cluster peer connected" : "cluster peer lost",
+            "peer=%llu", (unsigned long long)peer);
+    node_dir_link(&s->n, peer, up);
+    if (up && !s->handles_closed)
+        send_cluster_msgs(s, peer);
+}
+
+/* The member directory (node.h) saved in the data directory, so that a
+ * restarted node finds the members that joined after it was set up. One
+ * line per node: id bus-host bus-port host port http-port. */
+#define DIR_FILE "cluster-nodes.conf"
+
+static void dir_save(io_server *s)
+{
+    node_addr a[64];
+    size_t n = node_dir_list(&s->n, a, 64);
+    FILE *f = fopen(DIR_FILE ".tmp", "w");
+    if (f == NULL) {
+        log_msg(LOG_WARNING, "cannot save the member directory", "error=\"%s\"", strerror(errno));
+        return;
+    }
+    fprintf(f, "# keel member directory: id bus-host bus-port host port http-port (written by keel)\n");
+    for (size_t i = 0; i < n && i < 64; i++)
+        fprintf(f, "%llu %s %d %s %d %d\n", (unsigned long long)a[i].id, a[i].bus_host,
+                a[i].bus_port, a[i].host[0] ? a[i].host : "-", a[i].port, a[i].http_port);
+    bool ok = fflush(f) == 0 && fdatasync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(DIR_FILE ".tmp", DIR_FILE) != 0)
+        log_msg(LOG_WARNING, "cannot save the member directory", "error=\"%s\"", strerror(errno));
+}
+
+static void dir_load(io_server *s)
+{
+    FILE *f = fopen(DIR_FILE, "r");
+    if (f == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        node_addr a;
+        memset(&a, 0, sizeof(a));
+        unsigned long long id;
+        if (line[0] == '#' ||
+            sscanf(line, "%llu %63s %d %63s %d %d", &id, a.bus_host, &a.bus_port, a.host, &a.port,
+                   &a.http_port) != 6 || id == 0 || id == s->opts.node_id)
+            continue;
+        a.id = id;
+        if (strcmp(a.host, "-") == 0)
+            a.host[0] = '\0';
+        if (node_dir_get(&s->n, a.id) == NULL)
+            node_dir_set(&s->n, &a);
+    }
+    fclose(f);
+}
+
+/* The bus follows the directory: a peer for every node in it, none for
+ * those it forgot. Saved when it changed. */
+static void dir_sync(io_server *s)
+{
+    if (s->bus == NULL || node_dir_version(&s->n) == s->dir_synced)
+        return;
+    s->dir_synced = node_dir_version(&s->n);
+    node_addr a[64];
+    size_t n = node_dir_list(&s->n, a, 64);
+    if (n > 64)
+        n = 64;
+    for (size_t i = 0; i < s->ndir_ids; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < n; j++)
+            kept |= a[j].id == s->dir_ids[i];
+        if (!kept) {
+            log_msg(LOG_NOTICE, "cluster peer forgotten", "peer=%llu",
+                    (unsigned long long)s->dir_ids[i]);
+            bus_remove_peer(s->bus, s->dir_ids[i]);
+        }
+    }
+    s->ndir_ids = 0;
+    for (size_t j = 0; j < n; j++) {
+        s->dir_ids[s->ndir_ids++] = a[j].id;
+        if (a[j].id != s->opts.node_id && a[j].bus_host[0])
+            bus_add_peer(s->bus, a[j].id, a[j].bus_host, a[j].bus_port);
+        /* A peer may have connected before the directory knew it. */
+        node_dir_link(&s->n, a[j].id, bus_connected(s->bus, a[j].id));
+    }
+    dir_save(s);
+}
+
+/* Every second: HEALTH to every connected peer (and JOIN while joining);
+ * a joining node that reaches nobody dials --join again. */
+static void cluster_tick(io_server *s, int64_t now)
+{
+    if (s->bus == NULL || now - s->last_health_ms < 1000)
+        return;
+    s->last_health_ms = now;
+    bus_peer_stats st[64];
+    size_t n = bus_stats(s->bus, st, 64);
+    bool any = false;
+    for (size_t i = 0; i < n && i < 64; i++)
+        if (st[i].connected) {
+            any = true;
+            send_cluster_msgs(s, st[i].id);
+        }
+    kbuf b = KBUF_INIT;
+    bool joining = node_cluster_join(&s->n, &b);
+    kbuf_free(&b);
+    if (joining && !any && s->join_ip[0]) {
+        int r = bus_dial_any(s->bus, s->join_ip, s->opts.join_port);
+        if (r != 0)
+            log_msg(LOG_WARNING, "cannot dial the node to join through", "addr=%s:%d error=\"%s\"",
+                    s->join_ip, s->opts.join_port, uv_strerror(r));
+    }
+}
+
+/* The bus host this node announces and listens on. */
+static const char *bus_host(const io_server *s)
+{
+    const io_server_opts *o = &s->opts;
+    for (int i = 0; i < o->npeers; i++)
+        if (o->peers[i].id == o->node_id)
+            return o->peers[i].host;
+    return o->announce_ip ? o->announce_ip : o->bind[0];
+}
+
+/* Listens on this node's bus address and knows every founding peer's. */
 static bool start_bus(io_server *s, uint64_t seed)
 {
     const io_server_opts *o = &s->opts;
@@ -143,10 +282,30 @@ static bool start_bus(io_server *s, uint64_t seed)
     for (int i = 0; i < o->npeers; i++)
         if (o->peers[i].id == o->node_id)
             self = i;
-    if (self < 0) {
-        fprintf(stderr, "keel: --node-id %llu is not in --cluster-peers\n",
+    /* A node that joined before finds its peers in the directory it saved. */
+    if (self < 0 && o->join_host == NULL && access(DIR_FILE, R_OK) != 0) {
+        fprintf(stderr,
+                "keel: --node-id %llu is not in --cluster-peers (and no --join host:port, "
+                "and no " DIR_FILE " in the data directory)\n",
                 (unsigned long long)o->node_id);
         return false;
+    }
+    if (o->join_host) {
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+        int r = getaddrinfo(o->join_host, NULL, &hints, &res);
+        if (r != 0 || res == NULL) {
+            fprintf(stderr, "keel: --join %s: %s\n", o->join_host, gai_strerror(r));
+            return false;
+        }
+        if (res->ai_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, s->join_ip,
+                      sizeof(s->join_ip));
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, s->join_ip,
+                      sizeof(s->join_ip));
+        freeaddrinfo(res);
     }
     bus_opts bo;
     bus_opts_default(&bo);
@@ -154,14 +313,15 @@ static bool start_bus(io_server *s, uint64_t seed)
     bo.cluster_id = o->cluster_id;
     bo.secret = o->cluster_secret;
     bo.seed = seed ^ 0x627573ULL;
+    bo.accept_unknown = true; /* nodes joining through this one */
     s->bus = bus_new(&s->loop, &bo, on_bus_recv, on_bus_peer, s);
     if (s->bus == NULL) {
         fprintf(stderr, "keel: cannot start the cluster bus (cluster id too long?)\n");
         return false;
     }
-    int port = o->cluster_port ? o->cluster_port : o->peers[self].port;
+    int port = o->cluster_port ? o->cluster_port : self >= 0 ? o->peers[self].port : 0;
     char err[160];
-    if (bus_listen(s->bus, o->peers[self].host, port, err, sizeof(err)) != 0) {
+    if (bus_listen(s->bus, bus_host(s), port, err, sizeof(err)) != 0) {
         log_msg(LOG_WARNING, "could not listen (cluster bus)", "port=%d error=\"%s\"", port, err);
         return false;
     }
@@ -169,9 +329,39 @@ static bool start_bus(io_server *s, uint64_t seed)
     for (int i = 0; i < o->npeers; i++)
         if (i != self)
             bus_add_peer(s->bus, o->peers[i].id, o->peers[i].host, o->peers[i].port);
-    log_msg(LOG_NOTICE, "cluster bus ready", "node_id=%llu cluster_port=%d peers=%d",
-            (unsigned long long)o->node_id, s->bus_port, o->npeers);
+    log_msg(LOG_NOTICE, "cluster bus ready", "node_id=%llu cluster_port=%d peers=%d join=%s",
+            (unsigned long long)o->node_id, s->bus_port, o->npeers,
+            o->join_host ? o->join_host : "-");
     return true;
+}
+
+/* The directory's first entries, once this node's ports are known: itself,
+ * the founding peers, and what it saved before. */
+static void dir_seed(io_server *s)
+{
+    const io_server_opts *o = &s->opts;
+    node_addr me;
+    memset(&me, 0, sizeof(me));
+    me.id = o->node_id;
+    snprintf(me.bus_host, sizeof(me.bus_host), "%s", bus_host(s));
+    me.bus_port = s->bus_port;
+    snprintf(me.host, sizeof(me.host), "%s", o->announce_ip ? o->announce_ip : bus_host(s));
+    me.port = s->bound_port;
+    me.http_port = s->http ? s->http_bound_port : -1;
+    node_dir_set(&s->n, &me);
+    for (int i = 0; i < o->npeers; i++) {
+        if (o->peers[i].id == o->node_id || node_dir_get(&s->n, o->peers[i].id))
+            continue;
+        node_addr a;
+        memset(&a, 0, sizeof(a));
+        a.id = o->peers[i].id;
+        snprintf(a.bus_host, sizeof(a.bus_host), "%s", o->peers[i].host);
+        a.bus_port = o->peers[i].port;
+        a.http_port = -1;
+        node_dir_set(&s->n, &a);
+    }
+    dir_load(s);
+    dir_sync(s);
 }
 
 #define GROUP_DIR "0"
@@ -426,7 +616,7 @@ static void process_actions(io_server *s)
             continue;
         if (acts[i].type == ACT_PEER_SEND) {
             if (s->bus)
-                bus_send(s->bus, acts[i].peer, BUS_SVC_RAFT, acts[i].data, acts[i].len);
+                bus_send(s->bus, acts[i].peer, acts[i].service, acts[i].data, acts[i].len);
             continue;
         }
         if (acts[i].type == ACT_SNAPSHOT_SAVE) {
@@ -458,8 +648,10 @@ static void process_actions(io_server *s)
         }
     }
     node_actions_clear(&s->n);
+    dir_sync(s);
     const rf_core *rc = node_raft(&s->n);
     if (rc && (rc->role != s->raft_role || rc->leader != s->raft_leader)) {
+        s->raft_changes++;
         s->raft_role = rc->role;
         s->raft_leader = rc->leader;
         log_msg(rc->role == RF_LEADER ? LOG_NOTICE : LOG_VERBOSE, "raft role changed",
@@ -886,7 +1078,12 @@ static void cluster_opts(io_server *s, uint64_t seed, node_cluster_opts *co)
     co->raft.election_ms = o->election_ms;
     co->raft.heartbeat_ms = o->election_ms / 10 > 1 ? o->election_ms / 10 : 1;
     co->raft.max_drift_ms = o->election_ms / 10;
+    /* A node that is not among them joins (--join): it starts with no
+     * membership and learns it from the leader. */
+    bool founder = false;
     for (int i = 0; i < o->npeers; i++)
+        founder |= o->peers[i].id == o->node_id;
+    for (int i = 0; i < o->npeers && founder; i++)
         co->bootstrap.voters[co->bootstrap.nvoters++] = o->peers[i].id;
     /* Sorted, as rf_config wants. */
     for (uint32_t i = 1; i < co->bootstrap.nvoters; i++)
@@ -1056,6 +1253,7 @@ static void on_tick(uv_timer_t *t)
     node_step(&s->n, &ev);
     process_actions(s);
     auto_snapshot(s, ev.now_ms);
+    cluster_tick(s, ev.now_ms);
     if (s->shutting_down && ev.now_ms >= s->drain_deadline_ms) {
         for (io_conn *c = s->conns; c; c = c->next_all)
             conn_close(c);
@@ -1469,6 +1667,92 @@ static void metric(kbuf *b, const char *name, const char *type, const char *help
     kbuf_append(b, line, (size_t)n);
 }
 
+/* One labelled sample per peer: "name{peer="id"} v". */
+static void peer_sample(kbuf *b, const char *name, uint64_t peer, double v)
+{
+    char line[256];
+    int n = snprintf(line, sizeof(line), "%s{peer=\"%llu\"} %.17g\n", name,
+                     (unsigned long long)peer, v);
+    kbuf_append(b, line, (size_t)n);
+}
+
+static void head(kbuf *b, const char *name, const char *type, const char *help)
+{
+    char line[512];
+    int n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    kbuf_append(b, line, (size_t)n);
+}
+
+/* A cluster node's Raft and bus figures (INFO raft's, by Prometheus names). */
+static void raft_metrics(io_server *s, kbuf *b)
+{
+    const rf_core *r = node_raft(&s->n);
+    if (r == NULL)
+        return;
+    node_log_info li;
+    node_log_get_info(&s->n, &li);
+    metric(b, "keel_raft_term", "gauge", "Current Raft term", (double)r->term);
+    metric(b, "keel_raft_is_leader", "gauge", "1 on the leader", r->role == RF_LEADER ? 1 : 0);
+    metric(b, "keel_raft_leader_id", "gauge", "The leader this node knows (0: none)",
+           (double)r->leader);
+    metric(b, "keel_raft_leader_changes_total", "counter",
+           "Times this node saw its role or the leader change", (double)s->raft_changes);
+    metric(b, "keel_raft_commit_index", "gauge", "Highest log index known committed",
+           (double)r->commit);
+    metric(b, "keel_raft_applied_index", "gauge", "Highest log index applied here",
+           (double)li.applied_index);
+    metric(b, "keel_raft_last_index", "gauge", "Last index in this node's log",
+           (double)rf_last_index(r));
+    metric(b, "keel_raft_snapshot_index", "gauge", "Index the newest snapshot covers",
+           (double)r->snap_index);
+    metric(b, "keel_raft_voters", "gauge", "Voting members", (double)r->config.nvoters);
+    metric(b, "keel_raft_learners", "gauge", "Learners (catching up before promotion)",
+           (double)r->config.nlearners);
+    if (r->role == RF_LEADER) {
+        head(b, "keel_raft_peer_match_index", "gauge", "Leader: highest index known on the peer");
+        for (uint32_t i = 0; i < r->nmembers; i++)
+            if (r->members[i] != r->o.id)
+                peer_sample(b, "keel_raft_peer_match_index", r->members[i],
+                            (double)r->prog[i].match);
+        head(b, "keel_raft_peer_lag_entries", "gauge", "Leader: entries the peer is behind");
+        for (uint32_t i = 0; i < r->nmembers; i++)
+            if (r->members[i] != r->o.id)
+                peer_sample(b, "keel_raft_peer_lag_entries", r->members[i],
+                            (double)(rf_last_index(r) - r->prog[i].match));
+    }
+    if (s->bus == NULL)
+        return;
+    bus_peer_stats st[64];
+    size_t n = bus_stats(s->bus, st, 64);
+    if (n > 64)
+        n = 64;
+    static const struct {
+        const char *name, *type, *help;
+    } bm[] = {
+        {"keel_bus_peer_connected", "gauge", "1 while the bus connection to the peer is up"},
+        {"keel_bus_sent_messages_total", "counter", "Messages written to the peer"},
+        {"keel_bus_received_messages_total", "counter", "Messages received from the peer"},
+        {"keel_bus_dropped_messages_total", "counter", "Messages to the peer dropped (queue full or lost with a connection)"},
+        {"keel_bus_queued_bytes", "gauge", "Bytes queued for the peer"},
+        {"keel_bus_connects_total", "counter", "Handshakes completed with the peer"},
+    };
+    for (size_t m = 0; m < sizeof(bm) / sizeof(bm[0]); m++) {
+        head(b, bm[m].name, bm[m].type, bm[m].help);
+        for (size_t i = 0; i < n; i++) {
+            double v = m == 0   ? (st[i].connected ? 1 : 0)
+                       : m == 1 ? (double)st[i].sent_msgs
+                       : m == 2 ? (double)st[i].recv_msgs
+                       : m == 3 ? (double)st[i].dropped_msgs
+                       : m == 4 ? (double)st[i].queued_bytes
+                                : (double)st[i].connects;
+            peer_sample(b, bm[m].name, st[i].id, v);
+        }
+    }
+    metric(b, "keel_bus_refused_connections_total", "counter",
+           "Bus connections refused (wrong cluster, secret, or garbage)",
+           (double)bus_refused_total(s->bus));
+}
+
 /* Prometheus text exposition: the figures INFO reports, by their
  * Prometheus names. */
 static void write_metrics(io_server *s, kbuf *b)
@@ -1503,6 +1787,7 @@ static void write_metrics(io_server *s, kbuf *b)
            (double)s->n.stats.net_input_bytes);
     metric(b, "keel_protocol_errors_total", "counter", "Connections closed for protocol errors",
            (double)s->n.stats.protocol_errors);
+    raft_metrics(s, b);
     static const char heads[] =
         "# HELP keel_command_calls_total Calls per command\n"
         "# TYPE keel_command_calls_total counter\n"
@@ -1527,17 +1812,30 @@ static void on_http(void *ctx, const http_req *req, http_response *resp)
         /* 200 while serving, 503 once shutting down; JSON for probes and
          * people alike. The role is "master" until the node is in a
          * replicated group. */
-        char body[160];
+        char body[200];
         int64_t up = (io_wall_ms() - s->n.eng.start_ms) / 1000;
+        const rf_core *rc = node_raft(&s->n);
         int n = snprintf(body, sizeof(body),
-                         "{\"status\":\"%s\",\"role\":\"master\",\"uptime_seconds\":%lld}\n",
-                         s->shutting_down ? "shutting_down" : "ok", (long long)(up > 0 ? up : 0));
+                         "{\"status\":\"%s\",\"role\":\"%s\",\"uptime_seconds\":%lld%s",
+                         s->shutting_down ? "shutting_down" : "ok",
+                         rc ? rf_role_name(rc->role) : "master", (long long)(up > 0 ? up : 0),
+                         rc ? "" : "}\n");
+        if (rc)
+            n += snprintf(body + n, sizeof(body) - (size_t)n,
+                          ",\"node_id\":%llu,\"leader_id\":%llu,\"term\":%llu}\n",
+                          (unsigned long long)rc->o.id, (unsigned long long)rc->leader,
+                          (unsigned long long)rc->term);
         if (s->shutting_down)
             resp->status = 503;
         resp->content_type = HTTP_CT_JSON;
         kbuf_append(&resp->body, body, (size_t)n);
     } else if (http_req_path_is(req, "/ready")) {
-        if (!s->shutting_down) {
+        const rf_core *rc = node_raft(&s->n);
+        if (!s->shutting_down && rc && rc->leader == 0) {
+            /* A cluster node serves nothing until it knows a leader. */
+            resp->status = 503;
+            kbuf_append(&resp->body, "no leader known\n", 16);
+        } else if (!s->shutting_down) {
             kbuf_append(&resp->body, "ready\n", 6);
         } else {
             resp->status = 503;
@@ -1707,6 +2005,8 @@ int io_server_run(const io_server_opts *o)
         }
         log_msg(LOG_NOTICE, "HTTP observability endpoints ready", "http_port=%d", s->http_bound_port);
     }
+    if (cluster_mode(s))
+        dir_seed(s);
     log_msg(LOG_NOTICE, "Ready to accept connections", "port=%d", bound_port);
     if (o->on_ready)
         o->on_ready(o->ctx, bound_port);

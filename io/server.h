@@ -57,6 +57,10 @@ typedef struct io_server_opts {
     const char *cluster_secret;      /* --cluster-secret: "" */
     int64_t election_ms;             /* --cluster-election-ms: 1000 */
     uint64_t cluster_snapshot_entries; /* a snapshot every this many entries: 10000 */
+    const char *join_host;           /* --join host:port: a member's bus, to join through */
+    int join_port;
+    const char *announce_ip;         /* --cluster-announce-ip: the address peers and
+                                      * CLUSTER NODES give for this node (default: bind's first) */
     /* Called once the listeners are up (tests and logs use it). */
     void (*on_ready)(void *ctx, int port);
     void *ctx;

@@ -98,6 +98,7 @@ extern const cmd_def cmd_blocking[]; /* core/cmd/blocking.c */
 extern const cmd_def cmd_hll[];  /* core/cmd/hll.c */
 extern const cmd_def cmd_sort[]; /* core/cmd/sort.c */
 extern const cmd_def cmd_dump[]; /* core/cmd/dump.c */
+extern const cmd_def cmd_cluster[]; /* core/cmd/clustercmd.c */
 
 /* Per-command statistics (INFO commandstats / errorstats). */
 typedef struct cmd_stats {

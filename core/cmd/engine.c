@@ -16,7 +16,7 @@
 
 static const cmd_def *const cmd_families[] = {
     cmd_string, cmd_bits, cmd_hash, cmd_keys, cmd_server, cmd_conn, cmd_multi, cmd_scripting,
-    cmd_list, cmd_set, cmd_zset, cmd_blocking, cmd_hll, cmd_sort, cmd_dump,
+    cmd_list, cmd_set, cmd_zset, cmd_blocking, cmd_hll, cmd_sort, cmd_dump, cmd_cluster,
 };
 
 static int count_defs(const cmd_def *defs)

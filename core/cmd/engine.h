@@ -81,6 +81,13 @@ typedef struct watched_key {
 
 /* What the engine knows of a connection. The driver fills the address
  * fields (for CLIENT LIST) and owns the socket. */
+/* A cluster connection's reads (CLUSTER CONSISTENCY, READONLY, READWRITE). */
+enum {
+    CONSISTENCY_LINEARIZABLE = 0, /* a ReadIndex round through the leader (default) */
+    CONSISTENCY_LEASE,            /* the leader's lease, else a ReadIndex round */
+    CONSISTENCY_STALE,            /* this node's applied state, leader or not */
+};
+
 typedef struct client {
     uint64_t id;
     uint32_t flags;
@@ -94,6 +101,7 @@ typedef struct client {
     char addr[64];        /* "127.0.0.1:51234", set by the driver */
     char laddr[64];
     int fd;               /* for CLIENT LIST only; -1 in the simulator */
+    uint8_t consistency;  /* cluster nodes: how its reads are served (CONSISTENCY_*) */
     /* CLIENT LIST's buffer figures, which only the driver knows; it
      * updates them as it likes (0 until then). */
     struct {
@@ -224,6 +232,10 @@ typedef struct engine {
      * (BGREWRITEAOF). NULL hook: snapshots are not available. */
     const char *(*snapshot)(void *ctx, struct engine *e, bool background, bool schedule);
     void *snapshot_ctx;
+    /* CLUSTER, READONLY, READWRITE on a cluster node (core/node/cluster.c
+     * sets it); NULL: "This instance has cluster support disabled". */
+    void (*cluster_cmd)(void *ctx, struct cmd_ctx *x);
+    void *cluster_ctx;
     /* CONFIG parameters beyond the core's (config_register). */
     config_reg config_regs[ENGINE_MAX_CONFIG_REGS];
     int nconfig_regs;

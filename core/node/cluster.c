@@ -24,11 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cmd/cmd.h"
 #include "core/node/log_internal.h"
 #include "core/raft/msg.h"
 #include "core/resp/writer.h"
 
 enum { READ_NONE = 0, READ_WAIT, READ_APPLY, READ_OK, READ_FAIL };
+
+#define DIR_MAX (2 * RF_MAX_MEMBERS)
+/* A joining node's entry is kept this long after its last JOIN even though
+ * it is not a member yet. */
+#define DIR_JOIN_KEEP_MS 60000
 
 typedef struct replayed {
     uint64_t index, term;
@@ -76,6 +82,16 @@ typedef struct node_cluster {
     conn_id *proxies;
     size_t nproxies, capproxies;
     kbuf fwd_buf;
+
+    bool in_handle;    /* carrying out an update: no client runs, no step */
+    char admin_id[24]; /* FAILOVER TO <this node>, forwarded */
+
+    /* The member directory (node.h): entries in id order. */
+    node_addr dir[DIR_MAX];
+    bool dir_link[DIR_MAX];   /* the driver's bus connection is up */
+    int64_t dir_join[DIR_MAX]; /* when it last asked to join (0: never) */
+    size_t ndir;
+    uint64_t dir_ver;
 } node_cluster;
 
 #define ERR_UNKNOWN "-UNKNOWN leadership changed; the command may or may not have been applied"
@@ -275,6 +291,7 @@ static void send_msgs(node *n)
         rf_msg_encode(m, &enc);
         size_t len = enc.len;
         node_emit_data(n, ACT_PEER_SEND, m->to, keep_kbuf(k, &enc), len, 0, 0);
+        n->outbox[n->noutbox - 1].service = NODE_SVC_RAFT;
     }
 }
 
@@ -437,11 +454,14 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len);
 static void proxy_gc(node *n);
 
 /* Carries out Raft's update of the step just taken. */
+static void dir_prune(node *n);
+
 static void handle(node *n)
 {
     node_log *l = n->log;
     node_cluster *k = l->cl;
     const rf_update *u = &k->raft.out;
+    k->in_handle = true;
     persist(n);
     send_msgs(n);
     if (u->install)
@@ -468,6 +488,9 @@ static void handle(node *n)
     if (u->apply_from <= u->apply_to || u->nreads)
         dict_for_each(&n->conns, ready_cb, &rc);
     maybe_snapshot(n);
+    if (u->config_changed)
+        dir_prune(n);
+    k->in_handle = false;
 }
 
 static void step(node *n, rf_event *ev)
@@ -515,7 +538,7 @@ int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
     }
     default: break;
     }
-    if (!needs_read_index(n, c, argc, argv))
+    if (!needs_read_index(n, c, argc, argv) || c->cl->consistency == CONSISTENCY_STALE)
         return 0;
     if (leader(k) && c->cur_end <= c->read_cover && c->read_index <= n->log->applied)
         return 0;
@@ -577,7 +600,9 @@ void node_cluster_flush(node *n)
             node_conn *c = node_find_conn(n, id);
             if (c == NULL || c->read_state != READ_WAIT)
                 continue;
-            rf_event ev = {.type = RF_EV_READ, .ctx = id, .lease = k->o.lease_reads};
+            rf_event ev = {.type = RF_EV_READ, .ctx = id,
+                           .lease = k->o.lease_reads ||
+                                    c->cl->consistency == CONSISTENCY_LEASE};
             step(n, &ev);
             did = true;
         }
@@ -697,6 +722,8 @@ rf_err node_cluster_transfer(node *n, rf_id to, int64_t now_ms)
     return operator_step(n, &ev, now_ms);
 }
 
+static void promote_learners(node *n);
+
 void node_cluster_step(node *n, const node_event *ev)
 {
     node_log *l = n->log;
@@ -728,6 +755,7 @@ void node_cluster_step(node *n, const node_event *ev)
         if (ev->type == EV_TICK) {
             fwd_check(n, false);
             proxy_gc(n);
+            promote_learners(n);
         }
         return;
     default: return;
@@ -781,7 +809,10 @@ found:;
  * leader's ordinary path: proposals, ReadIndex reads, blocking. */
 
 enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE };
-enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103 };
+enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103, CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112 };
+
+static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out);
+static void on_cluster_msg(node *n, rf_id from, const msgpack_object *a);
 
 #define ERR_NO_LEADER "-CLUSTERDOWN no leader is known: the cluster cannot reach a majority"
 #define ERR_FWD_LOST \
@@ -797,6 +828,7 @@ static void kv_send(node *n, rf_id to)
     node_cluster *k = n->log->cl;
     size_t len = k->fwd_buf.len;
     node_emit_data(n, ACT_PEER_SEND, to, keep_kbuf(k, &k->fwd_buf), len, 0, 0);
+    n->outbox[n->noutbox - 1].service = NODE_SVC_KV;
 }
 
 static void pack_args(msgpack_packer *pk, int argc, const resp_slice *argv)
@@ -813,7 +845,7 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     msgpack_packer pk;
     msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
     bool exec = (c->cl->flags & CLIENT_MULTI) != 0;
-    msgpack_pack_array(&pk, 6);
+    msgpack_pack_array(&pk, 7);
     msgpack_pack_uint64(&pk, KV_REQ);
     c->fwd_id = ++k->fwd_seq;
     msgpack_pack_uint64(&pk, c->fwd_id);
@@ -827,6 +859,7 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     } else {
         pack_args(&pk, argc, argv);
     }
+    msgpack_pack_uint64(&pk, c->cl->consistency);
     kv_send(n, k->raft.leader);
     c->fwd_state = FWD_WAIT;
 }
@@ -850,8 +883,19 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
     }
     if (leader(k) || n->log->failed)
         return 0;
-    if (rt == ROUTE_RUN && !needs_read_index(n, c, argc, argv))
+    resp_slice admin[4];
+    int nadmin = leader_admin(n, argc, argv, admin);
+    c->fwd_failover = false;
+    if (nadmin) {
+        /* A transfer to this node changes the leader before its reply
+         * comes: that change must not fail it (fwd_check). */
+        c->fwd_failover = nadmin == 4 && arg_is(&argv[1], "failover");
+        argc = nadmin;
+        argv = admin;
+    } else if (rt == ROUTE_RUN && (!needs_read_index(n, c, argc, argv) ||
+                                   c->cl->consistency == CONSISTENCY_STALE)) {
         return 0;
+    }
     c->fwd_used = true;
     c->fwd_since = n->now_ms;
     const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);
@@ -869,7 +913,10 @@ static void fwd_finish(node *n, node_conn *c, const void *reply, size_t len)
     kbuf_clear(&c->fwd_reply);
     kbuf_append(&c->fwd_reply, reply, len);
     c->fwd_state = FWD_DONE;
-    node_conn_resume(n, c);
+    if (n->log->cl->in_handle)
+        want_resume(n->log->cl, c->id); /* no command runs inside handle() */
+    else
+        node_conn_resume(n, c);
 }
 
 static void fwd_error(node *n, node_conn *c, const char *err)
@@ -928,7 +975,8 @@ static void fwd_check(node *n, bool leader_changed)
         bool late = n->now_ms - c->fwd_since >= fwd_timeout(k);
         /* A blocking command may wait at the leader as long as it likes;
          * a leader change still ends it. */
-        if (c->fwd_state == FWD_WAIT && ((late && !c->fwd_blocking) || leader_changed)) {
+        if (c->fwd_state == FWD_WAIT &&
+            ((late && !c->fwd_blocking) || (leader_changed && !c->fwd_failover))) {
             fwd_error(n, c, ERR_FWD_LOST);
         } else if (c->fwd_state == FWD_NOLEADER) {
             if (leader(k) || k->raft.leader) {
@@ -1018,8 +1066,11 @@ static int mp_argv(const msgpack_object *o, resp_slice *argv, int cap)
 
 static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
 {
-    uint64_t req, origin, dbid, kind;
-    if (a->via.array.size != 6 || !mp_u64(&a->via.array.ptr[1], &req) ||
+    uint64_t req, origin, dbid, kind, mode = CONSISTENCY_LINEARIZABLE;
+    if ((a->via.array.size != 6 && a->via.array.size != 7) ||
+        (a->via.array.size == 7 && (!mp_u64(&a->via.array.ptr[6], &mode) ||
+                                    mode > CONSISTENCY_STALE)) ||
+        !mp_u64(&a->via.array.ptr[1], &req) ||
         !mp_u64(&a->via.array.ptr[2], &origin) || !mp_u64(&a->via.array.ptr[3], &dbid) ||
         !mp_u64(&a->via.array.ptr[4], &kind) || dbid >= (uint64_t)n->eng.ndbs)
         return;
@@ -1029,6 +1080,7 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
     c->proxy_req = req;
     c->proxy_last_ms = n->now_ms;
     c->cl->db = (int)dbid;
+    c->cl->consistency = (uint8_t)mode;
     resp_slice *argv = malloc(FWD_MAX_ARGS * sizeof(*argv));
     if (argv == NULL)
         abort();
@@ -1103,7 +1155,8 @@ static void proxy_gc(node *n)
 static int on_kv(node *n, rf_id from, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > KV_CLOSE)
+    if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > CL_RELAY ||
+        (p[1] > KV_CLOSE && p[1] < CL_HEALTH))
         return 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -1125,6 +1178,8 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
             r->type == MSGPACK_OBJECT_BIN && (c = node_find_conn(n, (conn_id)origin)) &&
             c->fwd_state == FWD_WAIT && c->fwd_id == req)
             fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
+    } else if (kind >= CL_HEALTH && kind <= CL_RELAY) {
+        on_cluster_msg(n, from, a);
     } else if (kind == KV_CLOSE && a->via.array.size == 2) {
         uint64_t origin;
         node_cluster *k = n->log->cl;
@@ -1183,6 +1238,8 @@ void node_cluster_replay(void *ctx, const wal_record *r, const wal_visit *v)
     kbuf_append(&e->data, r->payload, r->payload_len);
 }
 
+static void cluster_command(void *ctx, cmd_ctx *x);
+
 bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
                         const node_cluster_opts *co, char *err, size_t cap)
 {
@@ -1239,7 +1296,521 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
     if (n->eng.log_time < n->now_ms && l->applied == l->snap_index)
         n->eng.log_time = n->now_ms;
     k->was_leader = false;
+    n->eng.cluster_cmd = cluster_command;
+    n->eng.cluster_ctx = n;
     handle(n);
+    dir_prune(n);
     node_cluster_flush(n);
     return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The member directory (node.h), JOIN and HEALTH. Messages on
+ * NODE_SVC_CLUSTER, msgpack arrays like the forwarding's:
+ *   [110, from, term, leader, role, commit, applied, [addr...]]   HEALTH
+ *   [111, from, addr]                                             JOIN
+ *   [112, from, addr]      a JOIN passed on to the leader by the member
+ *                          the joining node reached
+ *   addr = [id, bus host, bus port, host, port, http port]
+ * A node's word on itself replaces what others said; what it passes on of
+ * other nodes only fills gaps, and only for members (or, on a node that is
+ * no member yet, for anyone: it learns the cluster from them). */
+
+static rf_id self_id(const node_cluster *k) { return k->raft.o.id; }
+
+static bool is_member(const node_cluster *k, rf_id id)
+{
+    return rf_config_is_voter(&k->raft.config, id) || rf_config_is_learner(&k->raft.config, id);
+}
+
+static int dir_find(const node_cluster *k, rf_id id)
+{
+    for (size_t i = 0; i < k->ndir; i++)
+        if (k->dir[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+static void dir_drop(node_cluster *k, size_t i)
+{
+    memmove(&k->dir[i], &k->dir[i + 1], (k->ndir - i - 1) * sizeof(k->dir[0]));
+    memmove(&k->dir_link[i], &k->dir_link[i + 1], (k->ndir - i - 1) * sizeof(k->dir_link[0]));
+    memmove(&k->dir_join[i], &k->dir_join[i + 1], (k->ndir - i - 1) * sizeof(k->dir_join[0]));
+    k->ndir--;
+    k->dir_ver++;
+}
+
+bool node_dir_set(node *n, const node_addr *a)
+{
+    node_cluster *k = cluster_get(n);
+    if (a->id == 0)
+        return false;
+    int i = dir_find(k, a->id);
+    if (i >= 0) {
+        if (memcmp(&k->dir[i], a, sizeof(*a)) == 0)
+            return false;
+        k->dir[i] = *a;
+        k->dir_ver++;
+        return true;
+    }
+    if (k->ndir == DIR_MAX)
+        return false;
+    size_t at = 0;
+    while (at < k->ndir && k->dir[at].id < a->id)
+        at++;
+    memmove(&k->dir[at + 1], &k->dir[at], (k->ndir - at) * sizeof(k->dir[0]));
+    memmove(&k->dir_link[at + 1], &k->dir_link[at], (k->ndir - at) * sizeof(k->dir_link[0]));
+    memmove(&k->dir_join[at + 1], &k->dir_join[at], (k->ndir - at) * sizeof(k->dir_join[0]));
+    k->dir[at] = *a;
+    k->dir_link[at] = false;
+    k->dir_join[at] = 0;
+    k->ndir++;
+    k->dir_ver++;
+    return true;
+}
+
+const node_addr *node_dir_get(const node *n, rf_id id)
+{
+    const node_cluster *k = n->log ? n->log->cl : NULL;
+    int i = k ? dir_find(k, id) : -1;
+    return i >= 0 ? &k->dir[i] : NULL;
+}
+
+size_t node_dir_list(const node *n, node_addr *out, size_t cap)
+{
+    const node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL)
+        return 0;
+    for (size_t i = 0; i < k->ndir && i < cap; i++)
+        out[i] = k->dir[i];
+    return k->ndir;
+}
+
+uint64_t node_dir_version(const node *n)
+{
+    const node_cluster *k = n->log ? n->log->cl : NULL;
+    return k ? k->dir_ver : 0;
+}
+
+void node_dir_link(node *n, rf_id id, bool up)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    int i = k ? dir_find(k, id) : -1;
+    if (i >= 0)
+        k->dir_link[i] = up;
+}
+
+/* Forgets who left the membership (once this node is a member itself):
+ * the driver stops dialing them. Joining nodes are kept a while. */
+static void dir_prune(node *n)
+{
+    node_cluster *k = n->log->cl;
+    if (!k->started || !is_member(k, self_id(k)))
+        return;
+    for (size_t i = 0; i < k->ndir;) {
+        rf_id id = k->dir[i].id;
+        bool joining = k->dir_join[i] && n->now_ms - k->dir_join[i] < DIR_JOIN_KEEP_MS;
+        if (id != self_id(k) && !is_member(k, id) && !joining)
+            dir_drop(k, i);
+        else
+            i++;
+    }
+}
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    msgpack_pack_str_with_body(pk, s, len);
+}
+
+static void pack_addr(msgpack_packer *pk, const node_addr *a)
+{
+    msgpack_pack_array(pk, 6);
+    msgpack_pack_uint64(pk, a->id);
+    pack_str(pk, a->bus_host);
+    msgpack_pack_int64(pk, a->bus_port);
+    pack_str(pk, a->host);
+    msgpack_pack_int64(pk, a->port);
+    msgpack_pack_int64(pk, a->http_port);
+}
+
+static bool mp_str(const msgpack_object *o, char *out, size_t cap)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
+        memchr(o->via.str.ptr, '\0', o->via.str.size))
+        return false;
+    memcpy(out, o->via.str.ptr, o->via.str.size);
+    out[o->via.str.size] = '\0';
+    return true;
+}
+
+static bool mp_port(const msgpack_object *o, int *out, int min)
+{
+    int64_t v;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= 65535)
+        v = (int64_t)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= min)
+        v = o->via.i64;
+    else
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool unpack_addr(const msgpack_object *o, node_addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 6)
+        return false;
+    const msgpack_object *f = o->via.array.ptr;
+    return mp_u64(&f[0], &a->id) && a->id != 0 && mp_str(&f[1], a->bus_host, sizeof(a->bus_host)) &&
+           mp_port(&f[2], &a->bus_port, 0) && mp_str(&f[3], a->host, sizeof(a->host)) &&
+           mp_port(&f[4], &a->port, 0) && mp_port(&f[5], &a->http_port, -1);
+}
+
+bool node_cluster_health(node *n, kbuf *out)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL || !k->started)
+        return false;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, kbuf_write);
+    msgpack_pack_array(&pk, 8);
+    msgpack_pack_uint64(&pk, CL_HEALTH);
+    msgpack_pack_uint64(&pk, self_id(k));
+    msgpack_pack_uint64(&pk, k->raft.term);
+    msgpack_pack_uint64(&pk, k->raft.leader);
+    msgpack_pack_uint64(&pk, (uint64_t)k->raft.role);
+    msgpack_pack_uint64(&pk, k->raft.commit);
+    msgpack_pack_uint64(&pk, n->log->applied);
+    msgpack_pack_array(&pk, k->ndir);
+    for (size_t i = 0; i < k->ndir; i++)
+        pack_addr(&pk, &k->dir[i]);
+    return true;
+}
+
+bool node_cluster_join(node *n, kbuf *out)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (k == NULL || !k->started || is_member(k, self_id(k)))
+        return false;
+    int i = dir_find(k, self_id(k));
+    if (i < 0)
+        return false;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, kbuf_write);
+    msgpack_pack_array(&pk, 3);
+    msgpack_pack_uint64(&pk, CL_JOIN);
+    msgpack_pack_uint64(&pk, self_id(k));
+    pack_addr(&pk, &k->dir[i]);
+    return true;
+}
+
+/* What a peer says of a node: its own word replaces, hearsay fills gaps. */
+static void dir_learn(node *n, rf_id from, const node_addr *a)
+{
+    node_cluster *k = n->log->cl;
+    if (a->id == self_id(k))
+        return;
+    if (a->id == from) {
+        /* A node that left is not heard (it may not know it left). */
+        if (is_member(k, a->id) || !is_member(k, self_id(k)))
+            node_dir_set(n, a);
+        return;
+    }
+    if (dir_find(k, a->id) < 0 && (is_member(k, a->id) || !is_member(k, self_id(k))))
+        node_dir_set(n, a);
+}
+
+static void on_join(node *n, const node_addr *a)
+{
+    node_cluster *k = n->log->cl;
+    if (a->id == self_id(k))
+        return;
+    node_dir_set(n, a); /* its own word, first or second hand */
+    int i = dir_find(k, a->id);
+    if (i >= 0)
+        k->dir_join[i] = n->now_ms;
+    if (!leader(k)) {
+        /* Passed on to the leader, which may not know the node yet. */
+        if (k->raft.leader && k->raft.leader != self_id(k)) {
+            kbuf_clear(&k->fwd_buf);
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
+            msgpack_pack_array(&pk, 3);
+            msgpack_pack_uint64(&pk, CL_RELAY);
+            msgpack_pack_uint64(&pk, self_id(k));
+            pack_addr(&pk, a);
+            size_t len = k->fwd_buf.len;
+            node_emit_data(n, ACT_PEER_SEND, k->raft.leader, keep_kbuf(k, &k->fwd_buf), len, 0, 0);
+            n->outbox[n->noutbox - 1].service = NODE_SVC_CLUSTER;
+        }
+        return;
+    }
+    if (k->stepping || k->in_handle || n->log->failed)
+        return;
+    /* A voter that asks to join lost its state (a wiped disk): it is taken
+     * out first, and comes back as a learner on its next JOIN. */
+    rf_conf_op op = rf_config_is_voter(&k->raft.config, a->id)     ? RF_CONF_REMOVE
+                    : rf_config_is_learner(&k->raft.config, a->id) ? 0
+                                                                    : RF_CONF_ADD_LEARNER;
+    if (op == 0 || a->id == self_id(k))
+        return;
+    rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = (uint8_t)op, .conf_id = a->id};
+    step(n, &ev);
+}
+
+static void on_cluster_msg(node *n, rf_id from, const msgpack_object *a)
+{
+    node_addr ad;
+    uint64_t sender;
+    if (a->via.array.size < 3 || !mp_u64(&a->via.array.ptr[1], &sender) || sender != from)
+        return;
+    uint64_t kind = a->via.array.ptr[0].via.u64;
+    if (kind == CL_JOIN || kind == CL_RELAY) {
+        /* A JOIN speaks for its sender; a relay comes from a member. */
+        if (a->via.array.size == 3 && unpack_addr(&a->via.array.ptr[2], &ad) &&
+            (kind == CL_JOIN ? ad.id == from : is_member(n->log->cl, from)))
+            on_join(n, &ad);
+        return;
+    }
+    if (a->via.array.size != 8 || a->via.array.ptr[7].type != MSGPACK_OBJECT_ARRAY)
+        return;
+    const msgpack_object *list = &a->via.array.ptr[7];
+    for (uint32_t i = 0; i < list->via.array.size && i < DIR_MAX; i++)
+        if (unpack_addr(&list->via.array.ptr[i], &ad))
+            dir_learn(n, from, &ad);
+}
+
+/* The leader makes caught-up learners voters, one change at a time. */
+static void promote_learners(node *n)
+{
+    node_cluster *k = n->log->cl;
+    const rf_core *r = &k->raft;
+    if (!leader(k) || n->log->failed || r->commit < r->noop_index || r->config_index > r->commit)
+        return;
+    for (uint32_t i = 0; i < r->config.nlearners; i++) {
+        rf_id id = r->config.learners[i];
+        int slot = rf_member_slot(r, id);
+        if (slot < 0 || r->prog[slot].match < r->commit)
+            continue;
+        rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = RF_CONF_PROMOTE, .conf_id = id};
+        step(n, &ev);
+        return;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* CLUSTER, READONLY, READWRITE (core/cmd/clustercmd.c) */
+
+/* A CLUSTER subcommand that only the leader can carry out, as it must go
+ * to the leader: FORGET, FAILOVER TO, and FAILOVER from a voter (which
+ * becomes FAILOVER TO <this node>). 0 if argv is none of those. */
+static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out)
+{
+    node_cluster *k = n->log->cl;
+    if (argc < 2 || !arg_is(&argv[0], "cluster"))
+        return 0;
+    if (arg_is(&argv[1], "forget") && argc == 3) {
+        memcpy(out, argv, 3 * sizeof(*argv));
+        return 3;
+    }
+    if (!arg_is(&argv[1], "failover"))
+        return 0;
+    if (argc == 4 && arg_is(&argv[2], "to")) {
+        memcpy(out, argv, 4 * sizeof(*argv));
+        return 4;
+    }
+    if (argc > 3 || (argc == 3 && !arg_is(&argv[2], "force") && !arg_is(&argv[2], "takeover")))
+        return 0; /* a syntax error, answered here */
+    if (!rf_config_is_voter(&k->raft.config, self_id(k)))
+        return 0; /* a learner cannot lead: answered here */
+    int len = snprintf(k->admin_id, sizeof(k->admin_id), "%llu", (unsigned long long)self_id(k));
+    out[0] = argv[0];
+    out[1] = argv[1];
+    out[2] = (resp_slice){"TO", 2};
+    out[3] = (resp_slice){k->admin_id, (size_t)len};
+    return 4;
+}
+
+static const char *const consistency_names[] = {"linearizable", "lease", "stale"};
+
+static void reply_rf_err(cmd_ctx *x, rf_err e, rf_id id)
+{
+    switch (e) {
+    case RF_OK: reply_ok(x); return;
+    case RF_ERR_NOT_LEADER: reply_error(x, "-TRYAGAIN this node stopped leading; retry"); return;
+    case RF_ERR_TRANSFERRING:
+    case RF_ERR_NOT_READY:
+    case RF_ERR_CONF_PENDING:
+    case RF_ERR_NOT_CAUGHT_UP: reply_errorf(x, "-TRYAGAIN %s", rf_err_text(e)); return;
+    case RF_ERR_CONF_INVALID:
+        reply_errorf(x, "Unknown node %llu", (unsigned long long)id);
+        return;
+    default: reply_errorf(x, "%s", rf_err_text(e)); return;
+    }
+}
+
+static bool parse_id(cmd_ctx *x, const resp_slice *a, rf_id *id)
+{
+    long long v;
+    if (!arg_ll(x, a, &v, NULL))
+        return false;
+    if (v <= 0) {
+        reply_errorf(x, "Unknown node %lld", v);
+        return false;
+    }
+    *id = (rf_id)v;
+    return true;
+}
+
+static void cluster_info(node *n, cmd_ctx *x)
+{
+    node_cluster *k = n->log->cl;
+    const rf_core *r = &k->raft;
+    char buf[1024];
+    int len = snprintf(
+        buf, sizeof(buf),
+        "cluster_state:%s\r\ncluster_known_nodes:%u\r\ncluster_size:%u\r\n"
+        "cluster_current_epoch:%llu\r\ncluster_my_epoch:%llu\r\n"
+        "cluster_my_id:%llu\r\ncluster_role:%s\r\ncluster_leader_id:%llu\r\n"
+        "cluster_voters:%u\r\ncluster_learners:%u\r\n"
+        "cluster_commit_index:%llu\r\ncluster_applied_index:%llu\r\n",
+        r->leader && !n->log->failed ? "ok" : "fail", r->config.nvoters + r->config.nlearners,
+        r->config.nvoters, (unsigned long long)r->term, (unsigned long long)r->term,
+        (unsigned long long)self_id(k),
+        rf_config_is_learner(&r->config, self_id(k)) && r->role != RF_LEADER
+            ? "learner"
+            : rf_role_name(r->role),
+        (unsigned long long)r->leader, r->config.nvoters, r->config.nlearners,
+        (unsigned long long)r->commit, (unsigned long long)n->log->applied);
+    reply_bulk(x, buf, (size_t)len);
+}
+
+static void nodes_line(node *n, kbuf *b, rf_id id)
+{
+    node_cluster *k = n->log->cl;
+    const rf_core *r = &k->raft;
+    int i = dir_find(k, id);
+    const node_addr *a = i >= 0 ? &k->dir[i] : NULL;
+    bool me = id == self_id(k);
+    char flags[64], master[24];
+    snprintf(flags, sizeof(flags), "%s%s%s%s", me ? "myself," : "",
+             id == r->leader ? "master" : "slave",
+             rf_config_is_learner(&r->config, id) ? ",nofailover" : "",
+             a == NULL || a->host[0] == '\0' ? ",noaddr" : "");
+    if (id == r->leader || r->leader == 0)
+        snprintf(master, sizeof(master), "-");
+    else
+        snprintf(master, sizeof(master), "%llu", (unsigned long long)r->leader);
+    char line[512];
+    int len = snprintf(line, sizeof(line), "%llu %s:%d@%d %s %s 0 0 %llu %s\n",
+                       (unsigned long long)id, a ? a->host : "", a ? a->port : 0,
+                       a ? a->bus_port : 0, flags, master, (unsigned long long)r->term,
+                       me || (i >= 0 && k->dir_link[i]) ? "connected" : "disconnected");
+    kbuf_append(b, line, (size_t)len);
+}
+
+static void cluster_nodes(node *n, cmd_ctx *x)
+{
+    node_cluster *k = n->log->cl;
+    const rf_config *c = &k->raft.config;
+    kbuf b = KBUF_INIT;
+    rf_id ids[2 * RF_MAX_MEMBERS];
+    uint32_t nids = 0;
+    for (uint32_t i = 0; i < c->nvoters; i++)
+        ids[nids++] = c->voters[i];
+    for (uint32_t i = 0; i < c->nlearners; i++)
+        ids[nids++] = c->learners[i];
+    if (!is_member(k, self_id(k)))
+        ids[nids++] = self_id(k); /* joining: it still shows itself */
+    for (uint32_t i = 1; i < nids; i++)
+        for (uint32_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            rf_id t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    for (uint32_t i = 0; i < nids; i++)
+        nodes_line(n, &b, ids[i]);
+    reply_bulk(x, b.data ? b.data : "", b.len);
+    kbuf_free(&b);
+}
+
+/* An operator's change, stepped at once (never inside handle()). */
+static rf_err admin_step(node *n, rf_event *ev)
+{
+    node_cluster *k = n->log->cl;
+    if (k->in_handle || n->log->failed)
+        return RF_ERR_NOT_LEADER;
+    step(n, ev);
+    return k->raft.err;
+}
+
+static void cluster_command(void *ctx, cmd_ctx *x)
+{
+    node *n = ctx;
+    node_cluster *k = n->log->cl;
+    const resp_slice *argv = x->argv;
+    if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite")) {
+        x->cl->consistency =
+            arg_is(&argv[0], "readonly") ? CONSISTENCY_STALE : CONSISTENCY_LINEARIZABLE;
+        reply_ok(x);
+        return;
+    }
+    const resp_slice *sub = &argv[1];
+    if (arg_is(sub, "myid")) {
+        reply_bulk_ll(x, (long long)self_id(k));
+    } else if (arg_is(sub, "info")) {
+        cluster_info(n, x);
+    } else if (arg_is(sub, "nodes")) {
+        cluster_nodes(n, x);
+    } else if (arg_is(sub, "consistency")) {
+        if (x->argc == 2) {
+            reply_bulk_cstr(x, consistency_names[x->cl->consistency]);
+            return;
+        }
+        for (int i = 0; i < 3 && x->argc == 3; i++)
+            if (arg_is(&argv[2], consistency_names[i])) {
+                x->cl->consistency = (uint8_t)i;
+                reply_ok(x);
+                return;
+            }
+        reply_error(x, ERR_SYNTAX);
+    } else if (arg_is(sub, "forget")) {
+        rf_id id;
+        if (!parse_id(x, &argv[2], &id))
+            return;
+        if (!leader(k)) {
+            reply_error(x, node_cluster_refusal(n));
+            return;
+        }
+        rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = RF_CONF_REMOVE, .conf_id = id};
+        reply_rf_err(x, admin_step(n, &ev), id);
+    } else if (arg_is(sub, "failover")) {
+        if (x->argc == 4 && arg_is(&argv[2], "to")) {
+            rf_id id;
+            if (!parse_id(x, &argv[3], &id))
+                return;
+            if (!leader(k)) {
+                reply_error(x, node_cluster_refusal(n));
+                return;
+            }
+            rf_event ev = {.type = RF_EV_TRANSFER, .to = id};
+            reply_rf_err(x, admin_step(n, &ev), id);
+            return;
+        }
+        if (x->argc > 3 ||
+            (x->argc == 3 && !arg_is(&argv[2], "force") && !arg_is(&argv[2], "takeover"))) {
+            reply_error(x, ERR_SYNTAX);
+            return;
+        }
+        if (leader(k))
+            reply_error(x, "You should send CLUSTER FAILOVER to a replica");
+        else if (!rf_config_is_voter(&k->raft.config, self_id(k)))
+            reply_error(x, "a learner cannot become the leader (it is promoted once caught up)");
+        else
+            reply_error(x, node_cluster_refusal(n)); /* not forwarded: no leader known */
+    } else {
+        reply_errorf(x, "unknown subcommand '%.*s'. Try CLUSTER HELP.", (int)sub->len, sub->ptr);
+    }
 }

@@ -76,7 +76,13 @@ typedef struct node_action {
                          * node_actions_clear() */
     size_t len;
     uint64_t index, term; /* ACT_SNAPSHOT_SAVE */
+    uint8_t service;      /* ACT_PEER_SEND: NODE_SVC_* (the bus's service) */
 } node_action;
+
+/* The services of a cluster's peer messages (io/bus's numbers). */
+#define NODE_SVC_KV 1      /* forwarded commands and their replies */
+#define NODE_SVC_RAFT 2    /* Raft's messages */
+#define NODE_SVC_CLUSTER 3 /* JOIN and HEALTH (the member directory) */
 
 /* Limits the node enforces per connection (Redis's names). */
 typedef struct node_limits {
@@ -330,5 +336,43 @@ const rf_core *node_raft(const node *n);
  * the leader. */
 rf_err node_cluster_change(node *n, rf_conf_op op, rf_id id, int64_t now_ms);
 rf_err node_cluster_transfer(node *n, rf_id to, int64_t now_ms);
+
+/* The member directory: where each node listens (its bus for peers, its
+ * port for clients), for CLUSTER NODES and for the driver to dial. It is
+ * not part of the replicated state: every node tells its own addresses in
+ * HEALTH and JOIN messages (the driver sends them, node_cluster_health /
+ * node_cluster_join), passes on what it knows of the other members, and
+ * forgets nodes that left the membership. The driver seeds it (its own
+ * entry, the founding peers, what it saved) and persists it when
+ * node_dir_version changes. A node that is not a member (joining) sends
+ * JOIN to the peers it reaches; the leader adds it as a learner and
+ * promotes it once it caught up. */
+#define NODE_HOST_MAX 64
+typedef struct node_addr {
+    rf_id id;
+    char bus_host[NODE_HOST_MAX];
+    int bus_port;
+    char host[NODE_HOST_MAX]; /* clients: "" if not known yet */
+    int port;
+    int http_port;            /* -1: none or not known */
+} node_addr;
+
+/* Sets id's entry (its own word: replaces what was known). true if it
+ * changed anything. */
+bool node_dir_set(node *n, const node_addr *a);
+const node_addr *node_dir_get(const node *n, rf_id id);
+/* Entries in id order; returns how many there are (fills up to cap). */
+size_t node_dir_list(const node *n, node_addr *out, size_t cap);
+/* Bumped by every change of the directory (for the driver to act on). */
+uint64_t node_dir_version(const node *n);
+/* The driver's view of its bus: peer id's connection is up or down. */
+void node_dir_link(node *n, rf_id id, bool up);
+/* Messages for the driver to send on NODE_SVC_CLUSTER: a HEALTH (this
+ * node's state and directory; to every connected peer now and then, and
+ * to a peer as soon as it connects) and, while this node is not a member,
+ * a JOIN (with its own addresses; to every peer it reaches). false: none
+ * to send (not started, or a member already for JOIN). */
+bool node_cluster_health(node *n, kbuf *out);
+bool node_cluster_join(node *n, kbuf *out);
 
 #endif

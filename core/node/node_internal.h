@@ -27,6 +27,7 @@ struct node_conn {
     uint8_t fwd_state;
     bool fwd_used;          /* it forwarded: the leader keeps a proxy for it */
     bool fwd_blocking;      /* the forwarded command may block: no timeout */
+    bool fwd_failover;      /* it is CLUSTER FAILOVER: a leader change does not end it */
     uint64_t fwd_id;
     int64_t fwd_since;
     kbuf fwd_reply;

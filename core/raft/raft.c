@@ -1264,6 +1264,10 @@ static void on_vote_request(rf_core *r, const rf_msg *m)
     bool pre = m->type == RF_MSG_PREVOTE;
     rf_msg resp = reply_to(r, pre ? RF_MSG_PREVOTE_RESP : RF_MSG_VOTE_RESP, m->from);
     bool up = log_up_to_date(r, m->last_index, m->last_term) || bug(r, RF_BUG_VOTE_ANY_LOG);
+    /* A node that knows no membership yet (joining, perhaps with a wiped
+     * disk under an id that is still a voter) grants nothing: it cannot
+     * know what it granted before. */
+    up = up && r->config.nvoters > 0;
     bool grant;
     if (pre) {
         /* A pre-vote changes nothing here. */
