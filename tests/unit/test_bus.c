@@ -1097,3 +1097,61 @@ Test(bus, new_and_listen_errors)
     bus_close(c, NULL, NULL);
     env_fini(&e);
 }
+
+/* Joining: a node dials an address without knowing who listens there
+ * (bus_dial_any); the member accepts it though unknown (accept_unknown).
+ * Both then know each other; a wrong secret still keeps it out. */
+Test(bus, a_joining_node_dials_an_unknown_member_and_is_accepted)
+{
+    env e;
+    env_init(&e);
+    bus_opts o;
+    test_opts(&o, 5);
+    o.accept_unknown = true;
+    tnode *m = node_start_opts(&e, 0, &o, 0); /* a member, id 5 */
+    tnode *j = node_start(&e, 1, 7);          /* the joiner, id 7 (higher) */
+    cr_assert_eq(bus_dial_any(j->b, "127.0.0.1", m->port), 0);
+    RUN_UNTIL(&e, bus_connected(j->b, 5) && bus_connected(m->b, 7));
+    cr_assert_str_eq(j->ev, "U5 ");
+    cr_assert_str_eq(m->ev, "U7 ");
+    j->check = m->check = false;
+    cr_assert(bus_send(j->b, 5, 3, "join", 4));
+    RUN_UNTIL(&e, m->nrecv == 1);
+    cr_assert(bus_send(m->b, 7, 3, "hi", 2));
+    RUN_UNTIL(&e, j->nrecv == 1);
+    /* The member may learn the joiner's address later; the connection
+     * that is up stays. */
+    bus_add_peer(m->b, 7, "127.0.0.1", j->port);
+    run_for(&e, 50);
+    cr_assert(bus_connected(m->b, 7));
+    cr_assert_str_eq(m->ev, "U7 ");
+    /* Bad addresses are refused at once. */
+    cr_assert_neq(bus_dial_any(j->b, "not-an-ip", 1), 0);
+    env_fini(&e);
+}
+
+Test(bus, unknown_ids_need_accept_unknown_and_the_secret)
+{
+    env e;
+    env_init(&e);
+    bus_opts o;
+    test_opts(&o, 5);
+    o.accept_unknown = true;
+    tnode *m = node_start_opts(&e, 0, &o, 0);
+    bus_opts bad;
+    test_opts(&bad, 7);
+    bad.secret = "wrong";
+    tnode *j = node_start_opts(&e, 1, &bad, 0);
+    cr_assert_eq(bus_dial_any(j->b, "127.0.0.1", m->port), 0);
+    RUN_UNTIL(&e, bus_refused_total(m->b) >= 1);
+    cr_assert_not(bus_connected(m->b, 7));
+    cr_assert_eq(bus_stats(m->b, NULL, 0), 0, "a refused stranger left a peer behind");
+    /* Without accept_unknown a stranger is refused even with the secret. */
+    tnode *k = node_start(&e, 2, 3);
+    tnode *j2 = node_start(&e, 3, 6);
+    cr_assert_eq(bus_dial_any(j2->b, "127.0.0.1", k->port), 0);
+    RUN_UNTIL(&e, bus_refused_total(k->b) >= 1);
+    cr_assert_not(bus_connected(k->b, 6));
+    cr_assert_str_eq(j2->ev, "");
+    env_fini(&e);
+}

@@ -14,7 +14,8 @@
 #include "core/node/node.h"
 #include "core/wal/snapshot.h"
 
-#define N 3
+#define N 3    /* the founding members: nodes 0..2 (ids 1..3) */
+#define NMAX 4 /* node 3 (id 4) joins in some tests */
 #define MAXF 64
 
 typedef struct file {
@@ -34,16 +35,17 @@ typedef struct pmsg {
 } pmsg;
 
 typedef struct world {
-    node n[N];
-    bool up[N];
-    disk d[N];
-    bool cut[N][N];
+    node n[NMAX];
+    bool up[NMAX];
+    disk d[NMAX];
+    bool cut[NMAX][NMAX];
     pmsg *q;
     size_t nq, capq;
     int64_t now;
-    bool log_pending[N], snap_pending[N];
+    bool log_pending[NMAX], snap_pending[NMAX];
     uint64_t snapshot_entries;
     bool forward;
+    bool joiner[NMAX]; /* boots with no membership (a wiped disk, --join) */
 } world;
 
 static world W;
@@ -94,14 +96,19 @@ static void boot(int i)
     co.raft.heartbeat_ms = 10;
     co.raft.max_drift_ms = 10;
     co.raft.snapshot_chunk = 512;
-    co.bootstrap.nvoters = N;
-    for (int k = 0; k < N; k++)
-        co.bootstrap.voters[k] = (rf_id)k + 1;
+    if (i < N && !W.joiner[i]) {
+        co.bootstrap.nvoters = N;
+        for (int k = 0; k < N; k++)
+            co.bootstrap.voters[k] = (rf_id)k + 1;
+    } /* else it joins: no membership until the leader's */
     co.snapshot_entries = W.snapshot_entries;
     co.forward = W.forward;
     char err[256];
     cr_assert(node_cluster_start(n, &rc, &lo, &co, err, sizeof(err)), "%s", err);
     wal_recovery_free(&rc);
+    node_addr me = {.id = (rf_id)i + 1, .bus_host = "10.0.0.1", .bus_port = 7100 + i + 1,
+                    .host = "10.0.0.1", .port = 7000 + i + 1, .http_port = -1};
+    node_dir_set(n, &me);
     W.up[i] = true;
     W.log_pending[i] = W.snap_pending[i] = false;
 }
@@ -171,7 +178,7 @@ static void settle(void)
 {
     for (int rounds = 0; rounds < 100000; rounds++) {
         bool did = false;
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < NMAX; i++) {
             if (!W.up[i])
                 continue;
             if (W.log_pending[i]) {
@@ -205,7 +212,7 @@ static void advance(int64_t ms)
 {
     for (int64_t t = 0; t < ms; t++) {
         W.now++;
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < NMAX; i++) {
             if (!W.up[i])
                 continue;
             int64_t d = node_next_deadline(&W.n[i]);
@@ -219,7 +226,7 @@ static void advance(int64_t ms)
 static int leader(void)
 {
     int l = -1;
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < NMAX; i++)
         if (W.up[i] && node_raft(&W.n[i])->role == RF_LEADER) {
             cr_assert_eq(l, -1, "two leaders");
             l = i;
@@ -270,10 +277,10 @@ static const char *cmd(int i, const char *req)
 
 static void setup(void)
 {
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < NMAX; i++)
         if (W.up[i])
             crash(i);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < NMAX; i++) {
         for (int k = 0; k < W.d[i].nf; k++)
             kbuf_free(&W.d[i].f[k].data);
         kbuf_free(&W.d[i].snap);
@@ -537,4 +544,208 @@ Test(node_cluster, pipelined_reads_share_one_read_index_round)
     cr_assert_str_eq(r, "$1\r\n1\r\n$1\r\n1\r\n$-1\r\n");
     cr_assert_eq(node_raft(&W.n[l])->read_round, before + 1, "rounds: %llu",
                  (unsigned long long)(node_raft(&W.n[l])->read_round - before));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Membership through the cluster service: JOIN, HEALTH, CLUSTER commands */
+
+static void tick_all(void)
+{
+    for (int i = 0; i < NMAX; i++)
+        if (W.up[i])
+            step(i, &(node_event){.type = EV_TICK});
+    settle();
+}
+
+/* What the driver does when a connection comes up and each second:
+ * from's HEALTH (and its JOIN while it is no member) to `to`. */
+static void hello(int from, int to)
+{
+    kbuf b = KBUF_INIT;
+    if (node_cluster_health(&W.n[from], &b))
+        step(to, &(node_event){.type = EV_PEER_DATA, .peer = (rf_id)from + 1, .data = b.data,
+                               .len = b.len});
+    kbuf_clear(&b);
+    if (node_cluster_join(&W.n[from], &b))
+        step(to, &(node_event){.type = EV_PEER_DATA, .peer = (rf_id)from + 1, .data = b.data,
+                               .len = b.len});
+    kbuf_free(&b);
+    settle();
+}
+
+static bool is_voter_at(int at, int who)
+{
+    return rf_config_is_voter(&node_raft(&W.n[at])->config, (rf_id)who + 1);
+}
+
+Test(node_cluster, a_node_joins_through_a_follower_catches_up_and_is_promoted)
+{
+    W.snapshot_entries = 8; /* it catches up from a snapshot */
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N;
+    for (int k = 0; k < 30; k++)
+        cr_assert_str_eq(cmd(l, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n")[0] == ':' ? "ok" : "no", "ok");
+    for (int i = 0; i < N; i++) /* the members know each other's addresses */
+        for (int k = 0; k < N; k++)
+            if (i != k)
+                hello(i, k);
+    boot(3); /* no membership: it joins */
+    cr_assert(!is_voter_at(3, 3));
+    kbuf j = KBUF_INIT;
+    cr_assert(node_cluster_join(&W.n[3], &j), "a node that is no member asks to join");
+    kbuf_free(&j);
+    /* It reaches a follower only: the follower passes the JOIN on. */
+    hello(f, 3);
+    hello(3, f);
+    for (int t = 0; t < 300 && !is_voter_at(l, 3); t++) {
+        tick_all();
+        advance(10);
+    }
+    cr_assert(is_voter_at(l, 3), "never promoted");
+    advance(100);
+    cr_assert(is_voter_at(3, 3), "the node does not know it is a voter");
+    cr_assert_eq(node_raft(&W.n[l])->config.nvoters, 4);
+    cr_assert_gt(node_raft(&W.n[3])->snap_index, 0, "it did not catch up from a snapshot");
+    cr_assert_eq(node_raft(&W.n[3])->applied, node_raft(&W.n[l])->applied);
+    /* A member asks to join no more; it serves stale reads of the data. */
+    kbuf j2 = KBUF_INIT;
+    cr_assert(!node_cluster_join(&W.n[3], &j2));
+    kbuf_free(&j2);
+    cr_assert_str_eq(cmd(3, "*1\r\n$8\r\nREADONLY\r\n*2\r\n$3\r\nGET\r\n$1\r\nc\r\n"),
+                     "+OK\r\n$2\r\n30\r\n");
+    /* It learned where the others are from the follower's HEALTH. */
+    const node_addr *a = node_dir_get(&W.n[3], (rf_id)l + 1);
+    cr_assert_not_null(a);
+    cr_assert_eq(a->port, 7000 + l + 1);
+    /* And it takes part: with one founder down, writes still commit. */
+    crash(f == 0 ? 1 : 0 == l ? 2 : 0);
+    int l2 = wait_leader();
+    cr_assert_eq(cmd(l2, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n")[0], ':');
+}
+
+Test(node_cluster, a_voter_that_asks_to_join_lost_its_disk_and_comes_back_as_a_learner)
+{
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N;
+    cr_assert_str_eq(cmd(l, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+    crash(f);
+    for (int k = 0; k < W.d[f].nf; k++)
+        kbuf_free(&W.d[f].f[k].data);
+    W.d[f].nf = 0;
+    kbuf_free(&W.d[f].snap);
+    W.joiner[f] = true;
+    boot(f);
+    bool removed = false;
+    for (int t = 0; t < 300 && !(removed && is_voter_at(l, f)); t++) {
+        if (t % 10 == 0)
+            hello(f, l);
+        removed |= !is_voter_at(l, f) && !rf_config_is_learner(&node_raft(&W.n[l])->config,
+                                                                 (rf_id)f + 1);
+        tick_all();
+        advance(10);
+    }
+    cr_assert(removed, "the wiped voter was never taken out first");
+    cr_assert(is_voter_at(l, f), "it never came back");
+    advance(50);
+    cr_assert_eq(node_raft(&W.n[f])->applied, node_raft(&W.n[l])->applied);
+    cr_assert_str_eq(cmd(f, "*1\r\n$8\r\nREADONLY\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+                     "+OK\r\n$1\r\nv\r\n");
+}
+
+Test(node_cluster, cluster_commands_answer_in_redis_style)
+{
+    W.forward = true;
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N, g = (l + 2) % N;
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < N; k++)
+            if (i != k)
+                hello(i, k);
+    char want[256];
+    snprintf(want, sizeof(want), "$1\r\n%d\r\n", f + 1);
+    cr_assert_str_eq(cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$4\r\nMYID\r\n"), want);
+    const char *r = cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n");
+    snprintf(want, sizeof(want), "cluster_leader_id:%d\r\n", l + 1);
+    cr_assert(strstr(r, "cluster_state:ok\r\n") && strstr(r, "cluster_size:3\r\n") &&
+                  strstr(r, want) && strstr(r, "cluster_role:follower\r\n"),
+              "%s", r);
+    r = cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$5\r\nNODES\r\n");
+    snprintf(want, sizeof(want), "%d 10.0.0.1:%d@%d master - 0 0 ", l + 1, 7001 + l, 7101 + l);
+    cr_assert(strstr(r, want), "%s", r);
+    snprintf(want, sizeof(want), "%d 10.0.0.1:%d@%d myself,slave %d 0 0 ", f + 1, 7001 + f,
+             7101 + f, l + 1);
+    cr_assert(strstr(r, want), "%s", r);
+    cr_assert_str_eq(cmd(f, "*3\r\n$7\r\nCLUSTER\r\n$6\r\nFORGET\r\n$2\r\n99\r\n"),
+                     "-ERR Unknown node 99\r\n");
+    cr_assert_str_eq(cmd(f, "*3\r\n$7\r\nCLUSTER\r\n$6\r\nFORGET\r\n$1\r\nx\r\n"),
+                     "-ERR value is not an integer or out of range\r\n");
+    cr_assert_str_eq(cmd(l, "*2\r\n$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n"),
+                     "-ERR You should send CLUSTER FAILOVER to a replica\r\n");
+    cr_assert_str_eq(cmd(f, "*3\r\n$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n$3\r\nNOW\r\n"),
+                     "-ERR syntax error\r\n");
+    cr_assert(strncmp(cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$5\r\nBOGUS\r\n"),
+                      "-ERR unknown subcommand 'BOGUS'. Try CLUSTER HELP.", 49) == 0);
+    cr_assert_str_eq(cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$11\r\nCONSISTENCY\r\n"),
+                     "$12\r\nlinearizable\r\n");
+    cr_assert_str_eq(cmd(f, "*3\r\n$7\r\nCLUSTER\r\n$11\r\nCONSISTENCY\r\n$5\r\nLEASE\r\n"
+                            "*2\r\n$7\r\nCLUSTER\r\n$11\r\nCONSISTENCY\r\n"),
+                     "+OK\r\n$5\r\nlease\r\n");
+    cr_assert_str_eq(cmd(f, "*3\r\n$7\r\nCLUSTER\r\n$11\r\nCONSISTENCY\r\n$4\r\nSOME\r\n"),
+                     "-ERR syntax error\r\n");
+    /* A follower asks to lead: the leader hands over to it. */
+    cr_assert_str_eq(cmd(f, "*2\r\n$7\r\nCLUSTER\r\n$8\r\nFAILOVER\r\n"), "+OK\r\n");
+    advance(50);
+    cr_assert_eq(leader(), f);
+    /* FORGET through a follower: the old leader leaves. */
+    snprintf(want, sizeof(want), "*3\r\n$7\r\nCLUSTER\r\n$6\r\nFORGET\r\n$1\r\n%d\r\n", l + 1);
+    cr_assert_str_eq(cmd(g, want), "+OK\r\n");
+    advance(50);
+    cr_assert_eq(node_raft(&W.n[g])->config.nvoters, 2);
+    cr_assert_null(node_dir_get(&W.n[g], (rf_id)l + 1), "a node that left stays in the directory");
+    cr_assert_str_eq(cmd(g, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+}
+
+Test(node_cluster, stale_reads_are_served_by_any_node_even_without_a_leader)
+{
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N, g = (l + 2) % N;
+    cr_assert_str_eq(cmd(l, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+    advance(50);
+    const char *r = cmd(f, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    cr_assert(strncmp(r, "-NOTLEADER", 10) == 0, "%s", r);
+    crash(l);
+    crash(g);
+    r = cmd(f, "*1\r\n$8\r\nREADONLY\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"
+               "*1\r\n$9\r\nREADWRITE\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    cr_assert(strncmp(r, "+OK\r\n$1\r\nv\r\n+OK\r\n-NOTLEADER", 27) == 0, "%s", r);
+    /* Writes still need the leader. */
+    r = cmd(f, "*1\r\n$8\r\nREADONLY\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nw\r\n");
+    cr_assert(strncmp(r, "+OK\r\n-NOTLEADER", 15) == 0, "%s", r);
+}
+
+Test(node_cluster, hearsay_never_overrides_what_a_node_says_of_itself)
+{
+    start_all();
+    wait_leader();
+    hello(1, 2); /* node 2 (index 1) tells node 3 where it is */
+    node_addr bogus = {.id = 2, .bus_host = "6.6.6.6", .bus_port = 1, .host = "6.6.6.6",
+                       .port = 1, .http_port = -1};
+    node_dir_set(&W.n[0], &bogus); /* node 1 believes otherwise */
+    hello(0, 2);
+    const node_addr *a = node_dir_get(&W.n[2], 2);
+    cr_assert_not_null(a);
+    cr_assert_str_eq(a->host, "10.0.0.1");
+    /* What a node says of itself wins, even when others knew it before. */
+    hello(1, 0);
+    cr_assert_str_eq(node_dir_get(&W.n[0], 2)->host, "10.0.0.1");
+    /* Garbage on the cluster service is dropped, not trusted. */
+    static const unsigned char junk[][12] = {
+        {0x93, 110, 1, 0xc0}, {0x93, 111, 1, 0x96, 2, 0xa1, 'x', 1}, {0x93, 112, 9, 0x90}};
+    for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+        step(2, &(node_event){.type = EV_PEER_DATA, .peer = 1, .data = junk[i], .len = 12});
+    cr_assert_str_eq(node_dir_get(&W.n[2], 2)->host, "10.0.0.1");
 }
