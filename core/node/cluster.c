@@ -28,10 +28,23 @@
 #include "core/node/log_internal.h"
 #include "core/raft/msg.h"
 #include "core/resp/writer.h"
+#include "core/util/mpread.h"
 
 enum { READ_NONE = 0, READ_WAIT, READ_APPLY, READ_OK, READ_FAIL };
 
 #define DIR_MAX (2 * RF_MAX_MEMBERS)
+
+typedef struct sess_rec {
+    uint64_t peer, origin, seq;
+    uint64_t index; /* the entry that last applied one of its requests */
+    kbuf reply;     /* that request's reply (empty if over SESS_REPLY_MAX) */
+    bool big;
+} sess_rec;
+/* A session whose last request is this many entries old is dropped: its
+ * follower gave up on any retry long before (forward timeout). */
+#define SESS_KEEP_ENTRIES 100000
+#define SESS_GC_EVERY 1024
+#define SESS_REPLY_MAX (64 * 1024)
 /* A joining node's entry is kept this long after its last JOIN even though
  * it is not a member yet. */
 #define DIR_JOIN_KEEP_MS 60000
@@ -85,6 +98,13 @@ typedef struct node_cluster {
 
     bool in_handle;    /* carrying out an update: no client runs, no step */
     char admin_id[24]; /* FAILOVER TO <this node>, forwarded */
+
+    /* Sessions of forwarded requests (node_session): the last applied
+     * request of each, with its reply; sorted by (peer, origin). Part of
+     * the replicated state: snapshots carry it. */
+    struct sess_rec *sess;
+    size_t nsess, capsess;
+    uint64_t sess_done; /* records made: every SESS_GC_EVERY, old ones go */
 
     /* The member directory (node.h): entries in id order. */
     node_addr dir[DIR_MAX];
@@ -146,6 +166,9 @@ void node_cluster_free(node *n)
     kbuf_free(&k->prop);
     free(k->proxies);
     kbuf_free(&k->fwd_buf);
+    for (size_t i = 0; i < k->nsess; i++)
+        kbuf_free(&k->sess[i].reply);
+    free(k->sess);
     free(k);
     n->log->cl = NULL;
 }
@@ -480,6 +503,8 @@ static void handle(node *n)
         fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
         l->nbp = l->nops = 0;
         kbuf_clear(&l->ops);
+        kbuf_clear(&l->sess);
+        l->nsess = 0;
         ready_ctx uc = {n};
         dict_for_each(&n->conns, unblock_cb, &uc);
     }
@@ -518,6 +543,7 @@ static bool needs_read_index(node *n, node_conn *c, int argc, const resp_slice *
 int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
 {
     node_cluster *k = n->log->cl;
+    c->fwd_local_seq = 0; /* reads propose nothing: no session to carry on */
     switch (c->read_state) {
     case READ_OK:
         /* The round that confirmed it also covers the reads pipelined
@@ -614,6 +640,8 @@ void node_cluster_flush(node *n)
                 fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
                 l->nbp = l->nops = 0;
                 kbuf_clear(&l->ops);
+                kbuf_clear(&l->sess);
+                l->nsess = 0;
             }
             did = true;
         }
@@ -652,6 +680,8 @@ void node_cluster_log_done(node *n, const char *error)
         fail_pends(n, l->bp, l->nbp, l->error);
         l->nbp = l->nops = 0;
         kbuf_clear(&l->ops);
+        kbuf_clear(&l->sess);
+        l->nsess = 0;
         node_log_resume_all(n);
         return;
     }
@@ -808,7 +838,9 @@ found:;
  * its own (per peer and origin), so they keep their order and take the
  * leader's ordinary path: proposals, ReadIndex reads, blocking. */
 
-enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE };
+/* FWD_RETRY: sent to a leader that is gone; it goes again, the same
+ * request, once a leader is known. */
+enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE, FWD_RETRY };
 enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103, CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112 };
 
 static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out);
@@ -860,6 +892,9 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
         pack_args(&pk, argc, argv);
     }
     msgpack_pack_uint64(&pk, c->cl->consistency);
+    kbuf_clear(&c->fwd_req);
+    kbuf_append(&c->fwd_req, k->fwd_buf.data, k->fwd_buf.len);
+    c->fwd_to = k->raft.leader;
     kv_send(n, k->raft.leader);
     c->fwd_state = FWD_WAIT;
 }
@@ -878,11 +913,13 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
             engine_end_transaction(&n->eng, c->cl); /* the leader ran it */
         return 1;
     case FWD_WAIT:
+    case FWD_RETRY:
     case FWD_NOLEADER: return -1;
     default: break;
     }
     if (leader(k) || n->log->failed)
         return 0;
+    c->fwd_local_seq = 0;
     resp_slice admin[4];
     int nadmin = leader_admin(n, argc, argv, admin);
     c->fwd_failover = false;
@@ -953,7 +990,7 @@ static void fwd_scan_cb(void *ctx, dict_node *d)
 {
     fwd_scan *f = ctx;
     node_conn *c = (node_conn *)d;
-    if (c->fwd_state == FWD_WAIT || c->fwd_state == FWD_NOLEADER) {
+    if (c->fwd_state == FWD_WAIT || c->fwd_state == FWD_NOLEADER || c->fwd_state == FWD_RETRY) {
         f->ids = grow(f->ids, &f->cap, f->nids, sizeof(conn_id));
         f->ids[f->nids++] = c->id;
     }
@@ -973,11 +1010,36 @@ static void fwd_check(node *n, bool leader_changed)
         if (c == NULL)
             continue;
         bool late = n->now_ms - c->fwd_since >= fwd_timeout(k);
-        /* A blocking command may wait at the leader as long as it likes;
-         * a leader change still ends it. */
-        if (c->fwd_state == FWD_WAIT &&
-            ((late && !c->fwd_blocking) || (leader_changed && !c->fwd_failover))) {
-            fwd_error(n, c, ERR_FWD_LOST);
+        if (c->fwd_state == FWD_WAIT || c->fwd_state == FWD_RETRY) {
+            /* A blocking command may wait at the leader as long as it
+             * likes; a leader change ends it. Anything else goes again to
+             * the next leader, the same request: the leader's sessions
+             * answer it if it was applied already (never twice). */
+            if (late && !c->fwd_blocking) {
+                fwd_error(n, c, ERR_FWD_LOST);
+            } else if ((leader_changed || c->fwd_state == FWD_RETRY) && !c->fwd_failover) {
+                if (c->fwd_blocking) {
+                    fwd_error(n, c, ERR_FWD_LOST);
+                } else if (leader(k)) {
+                    /* It leads now: the request runs here, same session. */
+                    c->fwd_state = FWD_NONE;
+                    c->fwd_local_seq = c->fwd_id;
+                    if (k->in_handle)
+                        want_resume(k, c->id);
+                    else
+                        node_conn_resume(n, c);
+                } else if (k->raft.leader == 0) {
+                    c->fwd_state = FWD_RETRY;
+                } else if (k->raft.leader != c->fwd_to) {
+                    c->fwd_to = k->raft.leader;
+                    c->fwd_state = FWD_WAIT;
+                    kbuf_clear(&k->fwd_buf);
+                    kbuf_append(&k->fwd_buf, c->fwd_req.data, c->fwd_req.len);
+                    kv_send(n, c->fwd_to);
+                } else {
+                    c->fwd_state = FWD_WAIT; /* the same leader again: it has it */
+                }
+            }
         } else if (c->fwd_state == FWD_NOLEADER) {
             if (leader(k) || k->raft.leader) {
                 c->fwd_state = FWD_NONE; /* route() sends it, or runs it here */
@@ -1176,7 +1238,7 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
         node_conn *c;
         if (mp_u64(&a->via.array.ptr[1], &req) && mp_u64(&a->via.array.ptr[2], &origin) &&
             r->type == MSGPACK_OBJECT_BIN && (c = node_find_conn(n, (conn_id)origin)) &&
-            c->fwd_state == FWD_WAIT && c->fwd_id == req)
+            c->fwd_state == FWD_WAIT && c->fwd_id == req && c->fwd_to == from)
             fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
     } else if (kind >= CL_HEALTH && kind <= CL_RELAY) {
         on_cluster_msg(n, from, a);
@@ -1813,4 +1875,175 @@ static void cluster_command(void *ctx, cmd_ctx *x)
     } else {
         reply_errorf(x, "unknown subcommand '%.*s'. Try CLUSTER HELP.", (int)sub->len, sub->ptr);
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: de-duplicating requests a follower sent again */
+
+static int sess_cmp(const sess_rec *r, uint64_t peer, uint64_t origin)
+{
+    if (r->peer != peer)
+        return r->peer < peer ? -1 : 1;
+    if (r->origin != origin)
+        return r->origin < origin ? -1 : 1;
+    return 0;
+}
+
+/* Where (peer, origin) is or would go. */
+static size_t sess_find(const node_cluster *k, uint64_t peer, uint64_t origin, bool *found)
+{
+    size_t lo = 0, hi = k->nsess;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = sess_cmp(&k->sess[mid], peer, origin);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static sess_rec *sess_put(node_cluster *k, uint64_t peer, uint64_t origin)
+{
+    bool found;
+    size_t at = sess_find(k, peer, origin, &found);
+    if (found)
+        return &k->sess[at];
+    k->sess = grow(k->sess, &k->capsess, k->nsess, sizeof(*k->sess));
+    memmove(&k->sess[at + 1], &k->sess[at], (k->nsess - at) * sizeof(*k->sess));
+    k->nsess++;
+    sess_rec *r = &k->sess[at];
+    memset(r, 0, sizeof(*r));
+    r->peer = peer;
+    r->origin = origin;
+    return r;
+}
+
+static void sess_clear(node_cluster *k)
+{
+    for (size_t i = 0; i < k->nsess; i++)
+        kbuf_free(&k->sess[i].reply);
+    k->nsess = 0;
+}
+
+bool node_cluster_session(node *n, node_conn *c, node_session *s)
+{
+    node_cluster *k = n->log->cl;
+    if (c->proxy_peer && c->proxy_req) {
+        *s = (node_session){.peer = c->proxy_peer, .origin = c->proxy_origin, .seq = c->proxy_req};
+        return true;
+    }
+    if (c->fwd_local_seq) {
+        /* Forwarded before this node led: the same session as at the
+         * leader it went to (peer: this node, origin: this client). */
+        *s = (node_session){.peer = self_id(k), .origin = c->id, .seq = c->fwd_local_seq};
+        c->fwd_local_seq = 0;
+        return true;
+    }
+    return false;
+}
+
+static const kbuf seen_unknown = {
+    .data = (char *)"-UNKNOWN a newer request of this client was applied first\r\n",
+    .len = 59, .cap = 0};
+static const kbuf seen_big = {
+    .data = (char *)"-UNKNOWN the command was applied; its reply was not kept\r\n",
+    .len = 58, .cap = 0};
+
+const kbuf *node_cluster_session_seen(node *n, const node_session *s, uint64_t index)
+{
+    node_cluster *k = cluster_get(n);
+    bool found;
+    size_t at = sess_find(k, s->peer, s->origin, &found);
+    /* An expired session counts as gone whether or not this node has
+     * dropped it yet: the answer depends on the log alone. */
+    if (!found || s->seq > k->sess[at].seq || k->sess[at].index + SESS_KEEP_ENTRIES < index)
+        return NULL;
+    const sess_rec *r = &k->sess[at];
+    if (s->seq < r->seq)
+        return &seen_unknown;
+    return r->big ? &seen_big : &r->reply;
+}
+
+void node_cluster_session_done(node *n, const node_session *s, const void *reply, size_t len,
+                               bool keep, uint64_t index)
+{
+    node_cluster *k = cluster_get(n);
+    sess_rec *r = sess_put(k, s->peer, s->origin);
+    r->seq = s->seq;
+    r->index = index;
+    kbuf_clear(&r->reply);
+    r->big = len > SESS_REPLY_MAX || !keep;
+    if (!r->big)
+        kbuf_append(&r->reply, reply, len);
+    if (++k->sess_done % SESS_GC_EVERY)
+        return;
+    /* Only what has expired goes (session_seen ignores it already), so
+     * when a node drops it does not change any answer. */
+    size_t w = 0;
+    for (size_t i = 0; i < k->nsess; i++) {
+        if (k->sess[i].index + SESS_KEEP_ENTRIES < index) {
+            kbuf_free(&k->sess[i].reply);
+            continue;
+        }
+        k->sess[w++] = k->sess[i];
+    }
+    k->nsess = w;
+}
+
+/* Snapshots: [[peer, origin, seq, index, reply or nil]...] */
+void node_cluster_encode_sessions(const node *n, kbuf *out)
+{
+    const node_cluster *k = n->log->cl;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, kbuf_write);
+    msgpack_pack_array(&pk, k->nsess);
+    for (size_t i = 0; i < k->nsess; i++) {
+        const sess_rec *r = &k->sess[i];
+        msgpack_pack_array(&pk, 5);
+        msgpack_pack_uint64(&pk, r->peer);
+        msgpack_pack_uint64(&pk, r->origin);
+        msgpack_pack_uint64(&pk, r->seq);
+        msgpack_pack_uint64(&pk, r->index);
+        if (r->big)
+            msgpack_pack_nil(&pk);
+        else
+            msgpack_pack_bin_with_body(&pk, r->reply.data ? r->reply.data : "", r->reply.len);
+    }
+}
+
+bool node_cluster_load_sessions(node *n, mp_reader *r)
+{
+    node_cluster *k = cluster_get(n);
+    sess_clear(k);
+    if (r == NULL)
+        return true;
+    uint32_t ns = mpr_array(r, 6, "too many sessions");
+    for (uint32_t i = 0; i < ns && !r->err; i++) {
+        if (mpr_array(r, 1, "truncated") != 5)
+            return false;
+        uint64_t peer = mpr_uint(r), origin = mpr_uint(r), seq = mpr_uint(r), index = mpr_uint(r);
+        bool big = mpr_peek(r) == 0xc0;
+        uint32_t len = 0;
+        const unsigned char *p = NULL;
+        if (big)
+            r->p++;
+        else
+            p = mpr_bin(r, &len, "truncated");
+        if (r->err || (k->nsess && sess_cmp(&k->sess[k->nsess - 1], peer, origin) >= 0))
+            return false;
+        sess_rec *s = sess_put(k, peer, origin);
+        s->seq = seq;
+        s->index = index;
+        s->big = big;
+        if (len)
+            kbuf_append(&s->reply, p, len);
+    }
+    return !r->err;
 }

@@ -83,6 +83,8 @@ void node_log_free(node *n)
     for (int i = 0; i < 2; i++)
         wal_batch_free(&l->batch[i]);
     kbuf_free(&l->ops);
+    kbuf_free(&l->sess);
+    free(l->rsess);
     free(l->bp);
     for (size_t i = l->qhead; i < l->qtail; i++) {
         kbuf_free(&l->q[i].payload);
@@ -119,6 +121,21 @@ static void seed_for(engine *e, uint64_t index, uint64_t term)
 }
 
 static const resp_slice S_MULTI = {"MULTI", 5}, S_EXEC = {"EXEC", 4};
+
+/* Reads past an op's arguments (bins, or a transaction's arrays of bins). */
+static bool skip_op_body(mp_reader *r, uint32_t nargs)
+{
+    for (uint32_t i = 0; i < nargs && !r->err; i++) {
+        if (mpr_is_array(r)) {
+            uint32_t argc = mpr_array(r, 1, "truncated");
+            for (uint32_t j = 0; j < argc && !r->err; j++)
+                mp_read_bin(r);
+        } else {
+            mp_read_bin(r);
+        }
+    }
+    return !r->err;
+}
 
 /* Runs a transaction op for cl: MULTI and the queue (replies to scratch),
  * then EXEC (reply to out). The client's own transaction state is reset
@@ -164,11 +181,31 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
     engine *e = &n->eng;
     mp_reader r;
     mpr_init(&r, payload, len);
-    if (mpr_array(&r, 1, "truncated") != 3)
+    uint32_t nfields = mpr_array(&r, 1, "truncated");
+    if (nfields != 3 && nfields != 4)
         return false;
     int64_t t = (int64_t)mpr_uint(&r);
     uint64_t data_seed = mpr_uint(&r);
+    uint32_t nsess = nfields == 4 ? mpr_array(&r, 5, "truncated") : 0;
+    if (nsess > l->caprsess) {
+        l->caprsess = nsess;
+        l->rsess = realloc(l->rsess, nsess * sizeof(*l->rsess));
+        if (l->rsess == NULL)
+            abort();
+    }
+    for (uint32_t k = 0; k < nsess; k++) {
+        node_session *ss = &l->rsess[k];
+        if (mpr_array(&r, 1, "truncated") != 4)
+            return false;
+        ss->k = (uint32_t)mpr_uint(&r);
+        ss->peer = mpr_uint(&r);
+        ss->origin = mpr_uint(&r);
+        ss->seq = mpr_uint(&r);
+        if (k > 0 && ss->k <= l->rsess[k - 1].k)
+            return false;
+    }
     uint32_t nops = mpr_array(&r, 1, "truncated");
+    uint32_t si = 0;
     if (r.err || (p && nops != np) || !engine_set_data_seed(e, data_seed))
         return false;
     seed_for(e, index, term);
@@ -182,11 +219,29 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
         node_conn *c = p && p[k].conn ? node_find_conn(n, p[k].conn) : NULL;
         client *cl = c ? c->cl : l->detached;
         kbuf *out = c ? &c->out : &l->scratch;
+        const node_session *ss = si < nsess && l->rsess[si].k == k ? &l->rsess[si++] : NULL;
+        const kbuf *seen = ss ? node_cluster_session_seen(n, ss, index) : NULL;
+        if (seen) {
+            /* A request sent again: its first run's reply, not a second run. */
+            if (!skip_op_body(&r, nargs))
+                return false;
+            if (c && p[k].kind == OP_EXEC)
+                engine_end_transaction(e, c->cl);
+            kbuf_append(out, seen->data, seen->len);
+            kbuf_clear(&l->scratch);
+            if (c) {
+                c->unapplied--;
+                node_emit(n, ACT_SEND, c->id);
+            }
+            continue;
+        }
+        size_t reply_from = out->len;
         cl->db = (int)dbid;
         uint32_t saved = cl->flags & CLIENT_FROM_LOG;
         cl->flags |= CLIENT_FROM_LOG;
         bool ok = true;
-        if (mpr_is_array(&r)) {
+        bool exec = mpr_is_array(&r);
+        if (exec) {
             ok = run_exec_op(n, &r, nargs, cl, t, out);
         } else {
             resp_slice *argv = argv_room(l, nargs);
@@ -205,6 +260,11 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
             }
         }
         cl->flags = (cl->flags & ~CLIENT_FROM_LOG) | saved;
+        /* A transaction replayed without its client runs only its writes:
+         * its reply here is not the one its client got, so none is kept. */
+        if (ok && ss)
+            node_cluster_session_done(n, ss, out->data + reply_from, out->len - reply_from,
+                                      !(exec && c == NULL), index);
         kbuf_clear(&l->scratch);
         if (!ok)
             return false;
@@ -248,13 +308,20 @@ void node_log_build_payload(node *n, kbuf *out)
         t = l->last_time;
     l->last_time = t;
     msgpack_packer pk = packer(out);
-    msgpack_pack_array(&pk, 3);
+    /* [time, seed, [op...]], or with sessions [time, seed, [session...], [op...]] */
+    msgpack_pack_array(&pk, l->nsess ? 4 : 3);
     msgpack_pack_uint64(&pk, t);
     msgpack_pack_uint64(&pk, n->eng.data_seed);
+    if (l->nsess) {
+        msgpack_pack_array(&pk, l->nsess);
+        kbuf_append(out, l->sess.data, l->sess.len);
+    }
     msgpack_pack_array(&pk, l->nops);
     kbuf_append(out, l->ops.data, l->ops.len);
     l->nops = 0;
     kbuf_clear(&l->ops);
+    l->nsess = 0;
+    kbuf_clear(&l->sess);
 }
 
 sealed *node_log_queue_push(node_log *l)
@@ -350,6 +417,16 @@ bool node_log_propose(node *n, node_conn *c, engine_route route, int argc, const
 {
     node_log *l = n->log;
     client *cl = c->cl;
+    node_session ss;
+    if (l->cl && node_cluster_session(n, c, &ss)) {
+        msgpack_packer pk = packer(&l->sess);
+        msgpack_pack_array(&pk, 4);
+        msgpack_pack_uint64(&pk, l->nops); /* the op about to be added */
+        msgpack_pack_uint64(&pk, ss.peer);
+        msgpack_pack_uint64(&pk, ss.origin);
+        msgpack_pack_uint64(&pk, ss.seq);
+        l->nsess++;
+    }
     if (route == ROUTE_PROPOSE_EXEC) {
         op_begin(l, cl->db, (uint32_t)cl->nqueue);
         for (int i = 0; i < cl->nqueue; i++) {
@@ -724,10 +801,12 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term)
     /* The configuration: [data seed] (membership joins it with Raft). */
     kbuf cfg = KBUF_INIT;
     msgpack_packer pk = packer(&cfg);
-    msgpack_pack_array(&pk, l && l->cl ? 2 : 1);
+    msgpack_pack_array(&pk, l && l->cl ? 3 : 1);
     msgpack_pack_uint64(&pk, n->eng.data_seed);
-    if (l && l->cl)
-        node_cluster_encode_config(n, &cfg); /* [data seed, membership] */
+    if (l && l->cl) {
+        node_cluster_encode_config(n, &cfg); /* [data seed, membership, sessions] */
+        node_cluster_encode_sessions(n, &cfg);
+    }
     snap_meta m = {.group = l ? l->o.group : 0, .index = idx, .term = t, .config = cfg.data,
                    .config_len = cfg.len};
     size_t start = snap_begin(out, &m);
@@ -763,6 +842,9 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
     resp_slice members = {NULL, 0};
     if (ncfg >= 2)
         members = mp_read_bin(&cr);
+    if (!cr.err && (ncfg >= 3 || l->cl))
+        if (!node_cluster_load_sessions(n, ncfg >= 3 ? &cr : NULL) && !cr.err)
+            mpr_fail(&cr, "bad sessions");
     if (cr.err)
         return "snapshot configuration does not decode";
     l->snap_members_len = 0;

@@ -13,6 +13,15 @@ typedef struct pend {
     uint8_t kind;
 } pend;
 
+/* A forwarded command's session (cluster.c): who sent it (the follower
+ * node and its client there) and the request's number. The leader records
+ * the last one applied per session with its reply, so that a request a
+ * follower sent again (its leader changed) is answered, not run twice. */
+typedef struct node_session {
+    uint32_t k; /* the op's place in its entry */
+    uint64_t peer, origin, seq;
+} node_session;
+
 typedef struct sealed {
     uint64_t index;
     uint64_t term; /* cluster: the term it was proposed in */
@@ -32,6 +41,10 @@ struct node_log {
 
     kbuf ops; /* the entry being built: its ops, encoded */
     uint32_t nops;
+    kbuf sess; /* ... and its ops' sessions, encoded: [k, peer, origin, seq] each */
+    uint32_t nsess;
+    node_session *rsess; /* an applied entry's sessions */
+    uint32_t caprsess;
     pend *bp; /* their connections */
     uint32_t nbp, capbp;
 
@@ -81,6 +94,18 @@ bool node_log_mark_snapshot(node *n, const node_log_opts *o, char *err, size_t c
 sealed *node_log_queue_push(node_log *l);
 
 /* cluster.c, for log.c and node.c */
+/* The session of c's command about to be proposed (a proxy's, or a
+ * command a follower forwarded before it became the leader); false: none. */
+bool node_cluster_session(node *n, node_conn *c, node_session *s);
+/* At apply: the reply already given to this request (the op is then not
+ * run), or NULL (run it, then node_cluster_session_done with its reply). */
+const kbuf *node_cluster_session_seen(node *n, const node_session *s, uint64_t index);
+void node_cluster_session_done(node *n, const node_session *s, const void *reply, size_t len,
+                               bool keep, uint64_t index);
+/* The sessions in a snapshot's configuration (encode; load replaces). */
+void node_cluster_encode_sessions(const node *n, kbuf *out);
+struct mp_reader;
+bool node_cluster_load_sessions(node *n, struct mp_reader *r);
 void node_cluster_free(node *n);
 void node_cluster_flush(node *n);
 void node_cluster_log_done(node *n, const char *error);

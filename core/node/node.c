@@ -47,6 +47,7 @@ static void conn_free(node *n, node_conn *c)
     if (c->fwd_used)
         node_cluster_fwd_closed(n, c);
     kbuf_free(&c->fwd_reply);
+    kbuf_free(&c->fwd_req);
     dict_unlink(&n->conns, (const char *)&c->id, sizeof(c->id));
     n->nconns--;
     engine_client_free(&n->eng, c->cl);
@@ -63,6 +64,7 @@ static void free_conn_cb(void *ctx, dict_node *d)
     node_conn *c = (node_conn *)d;
     resp_parser_free(&c->parser);
     kbuf_free(&c->fwd_reply);
+    kbuf_free(&c->fwd_req);
     kbuf_free(&c->query);
     kbuf_free(&c->out);
     free(c);

@@ -28,6 +28,11 @@ struct node_conn {
     bool fwd_used;          /* it forwarded: the leader keeps a proxy for it */
     bool fwd_blocking;      /* the forwarded command may block: no timeout */
     bool fwd_failover;      /* it is CLUSTER FAILOVER: a leader change does not end it */
+    rf_id fwd_to;           /* the leader it went to: only its reply counts */
+    kbuf fwd_req;           /* the request's bytes, to send again to a new leader */
+    uint64_t fwd_local_seq; /* its request number, when this node became the
+                             * leader before the reply came: it runs here
+                             * under the same session (cluster.c) */
     uint64_t fwd_id;
     int64_t fwd_since;
     kbuf fwd_reply;

@@ -46,6 +46,7 @@ typedef struct world {
     uint64_t snapshot_entries;
     bool forward;
     bool joiner[NMAX]; /* boots with no membership (a wiped disk, --join) */
+    bool drop_reply[NMAX][NMAX]; /* forwarded commands' replies are lost */
 } world;
 
 static world W;
@@ -196,7 +197,8 @@ static void settle(void)
             pmsg m = W.q[0];
             memmove(W.q, W.q + 1, (W.nq - 1) * sizeof(pmsg));
             W.nq--;
-            if (W.up[m.to] && !W.cut[m.from][m.to])
+            bool kv_reply = m.data.len > 1 && (unsigned char)m.data.data[1] == 102;
+            if (W.up[m.to] && !W.cut[m.from][m.to] && !(kv_reply && W.drop_reply[m.from][m.to]))
                 step(m.to, &(node_event){.type = EV_PEER_DATA, .peer = (rf_id)m.from + 1,
                                          .data = m.data.data, .len = m.data.len});
             kbuf_free(&m.data);
@@ -215,6 +217,8 @@ static void advance(int64_t ms)
         for (int i = 0; i < NMAX; i++) {
             if (!W.up[i])
                 continue;
+            if (W.now % 100 == 0) /* the runtime's tick (hz 10) */
+                step(i, &(node_event){.type = EV_TICK});
             int64_t d = node_next_deadline(&W.n[i]);
             if (d >= 0 && d <= W.now)
                 step(i, &(node_event){.type = EV_TIMER});
@@ -748,4 +752,81 @@ Test(node_cluster, hearsay_never_overrides_what_a_node_says_of_itself)
     for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
         step(2, &(node_event){.type = EV_PEER_DATA, .peer = 1, .data = junk[i], .len = 12});
     cr_assert_str_eq(node_dir_get(&W.n[2], 2)->host, "10.0.0.1");
+}
+
+/* ------------------------------------------------------------------------ */
+/* A forwarded write whose reply was lost goes again to the next leader,
+ * which answers it from its session: applied once, answered with the
+ * first run's reply. */
+
+#include "core/node/log_internal.h"
+
+static void lost_reply_scenario(bool follower_leads_next)
+{
+    W.forward = true;
+    W.snapshot_entries = 4; /* the sessions also go through snapshots */
+    start_all();
+    int l = wait_leader();
+    int f = (l + 1) % N, g = (l + 2) % N;
+    cr_assert_str_eq(cmd(f, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n"), ":1\r\n");
+    if (follower_leads_next)
+        W.drop_reply[l][f] = true; /* f gets the entry, not the reply */
+    else
+        W.cut[l][f] = true; /* f gets neither: g will lead */
+    conn_id c = send_only(f, "*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n");
+    advance(5);
+    cr_assert_eq(node_output(&W.n[f], c)->len, 0);
+    cr_assert_eq(node_raft(&W.n[g])->commit, node_raft(&W.n[l])->commit);
+    if (follower_leads_next) {
+        /* The leader hands over to f, which has the entry: f runs the
+         * request itself, under the session it had at the old leader. */
+        cr_assert_eq(node_cluster_transfer(&W.n[l], (rf_id)f + 1, W.now), RF_OK);
+        carry_out(l);
+        settle();
+        for (int t = 0; t < 3000 && leader() != f; t += 10)
+            advance(10);
+        cr_assert_eq(leader(), f);
+    } else {
+        crash(l);
+    }
+    for (int t = 0; t < 2000 && node_output(&W.n[f], c)->len == 0; t += 10)
+        advance(10);
+    int l2 = wait_leader();
+    cr_assert_eq(l2, follower_leads_next ? f : g);
+    kbuf *o = node_output(&W.n[f], c);
+    cr_assert(o->len == 4 && memcmp(o->data, ":2\r\n", 4) == 0, "%.*s", (int)o->len, o->data);
+    cr_assert_str_eq(cmd(l2, "*2\r\n$3\r\nGET\r\n$1\r\nc\r\n"), "$1\r\n2\r\n",
+                     "the retried INCR ran twice");
+    /* The session survives a restart from the snapshot and the log. */
+    advance(50);
+    int other = l2 == f ? g : f;
+    if (!W.up[other])
+        other = l;
+    crash(other);
+    boot(other);
+    node_session ss = {.peer = (uint64_t)f + 1, .origin = c, .seq = 0};
+    /* Its last request: the highest number the leader has seen. */
+    for (ss.seq = 1; ss.seq < 10; ss.seq++) {
+        node_session next = ss;
+        next.seq++;
+        if (node_cluster_session_seen(&W.n[l2], &ss, 1) &&
+            !node_cluster_session_seen(&W.n[l2], &next, 1))
+            break;
+    }
+    cr_assert(ss.seq < 10, "no session at the leader");
+    advance(300);
+    const kbuf *seen = node_cluster_session_seen(&W.n[other], &ss, 1);
+    cr_assert_not_null(seen, "the restarted node lost the session");
+    cr_assert(seen->len == 4 && memcmp(seen->data, ":2\r\n", 4) == 0, "%.*s", (int)seen->len,
+              seen->data);
+}
+
+Test(node_cluster, a_retried_forward_runs_once_when_another_node_leads_next)
+{
+    lost_reply_scenario(false);
+}
+
+Test(node_cluster, a_forward_whose_node_leads_next_runs_once_there)
+{
+    lost_reply_scenario(true);
 }
