@@ -30,6 +30,8 @@
 #include "core/resp/writer.h"
 #include "core/util/mpread.h"
 
+#include <xxhash.h>
+
 enum { READ_NONE = 0, READ_WAIT, READ_APPLY, READ_OK, READ_FAIL };
 
 #define DIR_MAX (2 * RF_MAX_MEMBERS)
@@ -105,6 +107,9 @@ typedef struct node_cluster {
     struct sess_rec *sess;
     size_t nsess, capsess;
     uint64_t sess_done; /* records made: every SESS_GC_EVERY, old ones go */
+    uint64_t incarnation; /* this run of the node: its sessions' ids differ
+                           * from those of its runs before (connection ids
+                           * and request numbers start again at a restart) */
 
     /* The member directory (node.h): entries in id order. */
     node_addr dir[DIR_MAX];
@@ -830,9 +835,10 @@ found:;
  * it over the peer channel and relays the reply. Messages are msgpack
  * arrays whose first element tells them from Raft's (which start with
  * version 1):
- *   [101, req, origin, db, 1, [arg...]]         a command
- *   [101, req, origin, db, 2, [[arg...]...]]    a transaction's queue (EXEC)
- *   [102, req, origin, reply]                   the reply's RESP bytes
+ *   [101, req, origin, db, 1, [arg...], mode, sid]       a command
+ *   [101, req, origin, db, 2, [[arg...]...], mode, sid]  a transaction's queue (EXEC)
+ *   (mode: the client's read consistency; sid: its session, see below)
+ *   [102, req, origin, reply, sid]              the reply's RESP bytes
  *   [103, origin]                               the client is gone
  * The leader runs each follower client's commands on a proxy connection of
  * its own (per peer and origin), so they keep their order and take the
@@ -844,6 +850,13 @@ enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE, FWD_RETRY };
 enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103, CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112 };
 
 static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out);
+
+/* A client's session id: its connection in this run of the node. */
+static uint64_t session_origin(const node_cluster *k, conn_id c)
+{
+    uint64_t v[2] = {k->incarnation, c};
+    return XXH3_64bits(v, sizeof(v));
+}
 static void on_cluster_msg(node *n, rf_id from, const msgpack_object *a);
 
 #define ERR_NO_LEADER "-CLUSTERDOWN no leader is known: the cluster cannot reach a majority"
@@ -877,7 +890,7 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     msgpack_packer pk;
     msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
     bool exec = (c->cl->flags & CLIENT_MULTI) != 0;
-    msgpack_pack_array(&pk, 7);
+    msgpack_pack_array(&pk, 8);
     msgpack_pack_uint64(&pk, KV_REQ);
     c->fwd_id = ++k->fwd_seq;
     msgpack_pack_uint64(&pk, c->fwd_id);
@@ -892,6 +905,7 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
         pack_args(&pk, argc, argv);
     }
     msgpack_pack_uint64(&pk, c->cl->consistency);
+    msgpack_pack_uint64(&pk, session_origin(k, c->id));
     kbuf_clear(&c->fwd_req);
     kbuf_append(&c->fwd_req, k->fwd_buf.data, k->fwd_buf.len);
     c->fwd_to = k->raft.leader;
@@ -1052,13 +1066,24 @@ static void fwd_check(node *n, bool leader_changed)
     free(f.ids);
 }
 
-/* The proxy on the leader for peer's client origin (created on first use). */
+/* A proxy still busy with a request: its reply is not sent yet. */
+static bool proxy_busy(node *n, node_conn *c)
+{
+    (void)n;
+    return c->proxy_req || c->query.len || c->unapplied || c->read_state ||
+           engine_client_blocked(c->cl);
+}
+
+/* An idle proxy on the leader for peer's client origin (created when there
+ * is none). A request never joins one still busy with an earlier request
+ * (one the follower gave up on, or sends again): each proxy's output is
+ * one reply, to one request. */
 static node_conn *proxy_get(node *n, rf_id peer, uint64_t origin)
 {
     node_cluster *k = n->log->cl;
     for (size_t i = 0; i < k->nproxies; i++) {
         node_conn *c = node_find_conn(n, k->proxies[i]);
-        if (c && c->proxy_peer == peer && c->proxy_origin == origin)
+        if (c && c->proxy_peer == peer && c->proxy_origin == origin && !proxy_busy(n, c))
             return c;
     }
     char addr[48];
@@ -1128,10 +1153,11 @@ static int mp_argv(const msgpack_object *o, resp_slice *argv, int cap)
 
 static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
 {
-    uint64_t req, origin, dbid, kind, mode = CONSISTENCY_LINEARIZABLE;
-    if ((a->via.array.size != 6 && a->via.array.size != 7) ||
-        (a->via.array.size == 7 && (!mp_u64(&a->via.array.ptr[6], &mode) ||
-                                    mode > CONSISTENCY_STALE)) ||
+    uint64_t req, origin, dbid, kind, mode = CONSISTENCY_LINEARIZABLE, sid = 0;
+    uint32_t na = a->via.array.size;
+    if (na < 6 || na > 8 ||
+        (na >= 7 && (!mp_u64(&a->via.array.ptr[6], &mode) || mode > CONSISTENCY_STALE)) ||
+        (na >= 8 && !mp_u64(&a->via.array.ptr[7], &sid)) ||
         !mp_u64(&a->via.array.ptr[1], &req) ||
         !mp_u64(&a->via.array.ptr[2], &origin) || !mp_u64(&a->via.array.ptr[3], &dbid) ||
         !mp_u64(&a->via.array.ptr[4], &kind) || dbid >= (uint64_t)n->eng.ndbs)
@@ -1143,9 +1169,11 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
     c->proxy_last_ms = n->now_ms;
     c->cl->db = (int)dbid;
     c->cl->consistency = (uint8_t)mode;
+    c->proxy_sid = na >= 8 ? sid : origin;
     resp_slice *argv = malloc(FWD_MAX_ARGS * sizeof(*argv));
     if (argv == NULL)
         abort();
+    size_t before = c->query.len;
     const msgpack_object *body = &a->via.array.ptr[5];
     if (kind == 1) {
         int argc = mp_argv(body, argv, FWD_MAX_ARGS);
@@ -1168,6 +1196,9 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
         put_resp_cmd(&c->query, 1, &exec);
     }
     free(argv);
+    /* What the proxy received counts as its client's input: a read round
+     * covers only the reads that arrived before it started (in_total). */
+    c->in_total += c->query.len - before;
     if (c->query.len)
         node_conn_resume(n, c);
     else
@@ -1187,11 +1218,12 @@ void node_cluster_proxy_flush(node *n)
         kbuf_clear(&k->fwd_buf);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
-        msgpack_pack_array(&pk, 4);
+        msgpack_pack_array(&pk, 5);
         msgpack_pack_uint64(&pk, KV_REP);
         msgpack_pack_uint64(&pk, c->proxy_req);
         msgpack_pack_uint64(&pk, c->proxy_origin);
         msgpack_pack_bin_with_body(&pk, c->out.data, c->out.len);
+        msgpack_pack_uint64(&pk, c->proxy_sid);
         kv_send(n, c->proxy_peer);
         kbuf_clear(&c->out);
         c->proxy_req = 0;
@@ -1232,13 +1264,16 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
     uint64_t kind = a->via.array.ptr[0].via.u64;
     if (kind == KV_REQ) {
         on_kv_request(n, from, a);
-    } else if (kind == KV_REP && a->via.array.size == 4) {
-        uint64_t req, origin;
+    } else if (kind == KV_REP && a->via.array.size == 5) {
+        /* The session id tells this run's client from one of a run before
+         * (connection ids and request numbers start again at a restart). */
+        uint64_t req, origin, sid;
         const msgpack_object *r = &a->via.array.ptr[3];
         node_conn *c;
         if (mp_u64(&a->via.array.ptr[1], &req) && mp_u64(&a->via.array.ptr[2], &origin) &&
-            r->type == MSGPACK_OBJECT_BIN && (c = node_find_conn(n, (conn_id)origin)) &&
-            c->fwd_state == FWD_WAIT && c->fwd_id == req && c->fwd_to == from)
+            mp_u64(&a->via.array.ptr[4], &sid) && r->type == MSGPACK_OBJECT_BIN &&
+            (c = node_find_conn(n, (conn_id)origin)) && c->fwd_state == FWD_WAIT &&
+            c->fwd_id == req && c->fwd_to == from && sid == session_origin(n->log->cl, c->id))
             fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
     } else if (kind >= CL_HEALTH && kind <= CL_RELAY) {
         on_cluster_msg(n, from, a);
@@ -1246,12 +1281,12 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
         uint64_t origin;
         node_cluster *k = n->log->cl;
         if (mp_u64(&a->via.array.ptr[1], &origin))
-            for (size_t i = 0; i < k->nproxies; i++) {
+            for (size_t i = 0; i < k->nproxies;) {
                 node_conn *c = node_find_conn(n, k->proxies[i]);
-                if (c && c->proxy_peer == from && c->proxy_origin == origin) {
+                if (c && c->proxy_peer == from && c->proxy_origin == origin)
                     proxy_drop(n, i);
-                    break;
-                }
+                else
+                    i++;
             }
     }
     msgpack_unpacked_destroy(&u);
@@ -1319,6 +1354,8 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
     }
     rf_init(&k->raft, &co->raft, &co->bootstrap, n->now_ms);
     k->started = true;
+    int64_t t = n->now_ms;
+    k->incarnation = XXH3_64bits_withSeed(&t, sizeof(t), co->raft.seed ^ 0x696e63ULL);
     if (l->snap_index) {
         rf_config c = co->bootstrap;
         if (l->snap_members_len && !rf_config_decode(&c, l->snap_members, l->snap_members_len)) {
@@ -1936,13 +1973,14 @@ bool node_cluster_session(node *n, node_conn *c, node_session *s)
 {
     node_cluster *k = n->log->cl;
     if (c->proxy_peer && c->proxy_req) {
-        *s = (node_session){.peer = c->proxy_peer, .origin = c->proxy_origin, .seq = c->proxy_req};
+        *s = (node_session){.peer = c->proxy_peer, .origin = c->proxy_sid, .seq = c->proxy_req};
         return true;
     }
     if (c->fwd_local_seq) {
         /* Forwarded before this node led: the same session as at the
          * leader it went to (peer: this node, origin: this client). */
-        *s = (node_session){.peer = self_id(k), .origin = c->id, .seq = c->fwd_local_seq};
+        *s = (node_session){.peer = self_id(k), .origin = session_origin(k, c->id),
+                            .seq = c->fwd_local_seq};
         c->fwd_local_seq = 0;
         return true;
     }
@@ -2046,4 +2084,16 @@ bool node_cluster_load_sessions(node *n, mp_reader *r)
             kbuf_append(&s->reply, p, len);
     }
     return !r->err;
+}
+
+bool node_cluster_session_last(const node *n, uint64_t peer, node_session *out)
+{
+    const node_cluster *k = n->log ? n->log->cl : NULL;
+    const sess_rec *best = NULL;
+    for (size_t i = 0; k && i < k->nsess; i++)
+        if (k->sess[i].peer == peer && (best == NULL || k->sess[i].index > best->index))
+            best = &k->sess[i];
+    if (best)
+        *out = (node_session){.peer = best->peer, .origin = best->origin, .seq = best->seq};
+    return best != NULL;
 }

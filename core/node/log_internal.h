@@ -104,6 +104,8 @@ void node_cluster_session_done(node *n, const node_session *s, const void *reply
                                bool keep, uint64_t index);
 /* The sessions in a snapshot's configuration (encode; load replaces). */
 void node_cluster_encode_sessions(const node *n, kbuf *out);
+/* Tests: the session of peer's recorded most recently. */
+bool node_cluster_session_last(const node *n, uint64_t peer, node_session *out);
 struct mp_reader;
 bool node_cluster_load_sessions(node *n, struct mp_reader *r);
 void node_cluster_free(node *n);

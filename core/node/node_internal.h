@@ -39,6 +39,7 @@ struct node_conn {
     /* cluster, on the leader: a proxy for a follower's client */
     rf_id proxy_peer;       /* 0: a real client */
     uint64_t proxy_origin, proxy_req;
+    uint64_t proxy_sid;     /* the request's session origin (cluster.c) */
     int64_t proxy_last_ms;
 };
 
