@@ -85,6 +85,9 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     p->timeout_us = sim_between(w, 300, 3000) * 1000;
     bool lease = coin(w);
     p->lease_reads = lease || lease_bug;
+    /* Followers forward to the leader on half of the seeds (picked from
+     * the seed, not the PRNG, so the other draws stay as they were). */
+    p->forward = ((w->o.seed * 0x9e3779b97f4a7c15ULL) >> 63) != 0;
 
     /* Membership and the operator. */
     bool cluster = w->o.nodes > 1;
@@ -161,7 +164,8 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
         ADD("(offset<=%" PRId64 "ms drift<=%.2f%%)", p->offset_ms_max, PCT(p->drift_ppm_max));
     ADD(" faults_every=%" PRId64 "..%" PRId64 "ms", p->fault_ms_min, p->fault_ms_max);
     if (w->o.nodes > 1)
-        ADD(" reads=%s", p->lease_reads ? "lease" : "read-index");
+        ADD(" reads=%s forward=%s", p->lease_reads ? "lease" : "read-index",
+            p->forward ? "on" : "off");
     if (cluster)
         ADD(" member=%s", p->member ? "on" : "off");
     if (p->member) {

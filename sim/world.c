@@ -621,6 +621,7 @@ static boot_result boot(sim_world *w, sim_node *sn, char *err, size_t cap)
         }
         co.snapshot_entries = SNAPSHOT_ENTRIES;
         co.lease_reads = w->p.lease_reads;
+        co.forward = w->p.forward;
         co.data_seed = w->o.seed * 0x9e3779b97f4a7c15ULL ^ 0x67726f7570ULL; /* the group's */
         ok = node_cluster_start(&sn->n, &rc, &lo, &co, err, cap);
     } else {

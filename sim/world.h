@@ -101,6 +101,7 @@ typedef struct sim_profile {
     int64_t timeout_us;      /* a client gives up on a reply (unknown) */
     uint32_t hot_crash_ppm;  /* a node whose term changed crashes soon after */
     bool lease_reads;        /* cluster: reads under the leader's lease */
+    bool forward;            /* cluster: followers forward to the leader */
     /* Membership (the operator, sim/faults.c). */
     bool member;             /* churn on */
     int64_t oper_ms_min, oper_ms_max; /* between operator ticks */

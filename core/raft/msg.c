@@ -227,5 +227,9 @@ int rf_msg_peek_type(const void *buf, size_t len)
         p = 5;
     else
         return -1;
-    return p + 1 < len && d[p + 1] < 0x80 ? d[p + 1] : -1;
+    /* Version first: other messages on the same channel (forwarded
+     * commands, the cluster service) start with other numbers. */
+    if (p + 1 >= len || d[p] != RF_MSG_VERSION)
+        return -1;
+    return d[p + 1] < 0x80 ? d[p + 1] : -1;
 }
