@@ -117,6 +117,7 @@ typedef struct node_cluster {
     int64_t dir_join[DIR_MAX]; /* when it last asked to join (0: never) */
     size_t ndir;
     uint64_t dir_ver;
+    uint64_t pruned_config; /* the config_index dir_prune last ran for */
 } node_cluster;
 
 #define ERR_UNKNOWN "-UNKNOWN leadership changed; the command may or may not have been applied"
@@ -518,7 +519,7 @@ static void handle(node *n)
     if (u->apply_from <= u->apply_to || u->nreads)
         dict_for_each(&n->conns, ready_cb, &rc);
     maybe_snapshot(n);
-    if (u->config_changed)
+    if (k->raft.config_index <= k->raft.commit && k->pruned_config != k->raft.config_index)
         dir_prune(n);
     k->in_handle = false;
 }
@@ -626,12 +627,20 @@ void node_cluster_flush(node *n)
     k->stepping = true;
     for (;;) {
         bool did = false;
-        while (k->nreadq) {
-            conn_id id = k->readq[--k->nreadq];
-            node_conn *c = node_find_conn(n, id);
+        /* The reads of this turn share one ReadIndex round: every one but
+         * the last is stepped with `more`. */
+        size_t nr = 0;
+        for (size_t i = 0; i < k->nreadq; i++) {
+            node_conn *c = node_find_conn(n, k->readq[i]);
+            if (c && c->read_state == READ_WAIT)
+                k->readq[nr++] = k->readq[i];
+        }
+        k->nreadq = 0;
+        for (size_t i = 0; i < nr; i++) {
+            node_conn *c = node_find_conn(n, k->readq[i]);
             if (c == NULL || c->read_state != READ_WAIT)
                 continue;
-            rf_event ev = {.type = RF_EV_READ, .ctx = id,
+            rf_event ev = {.type = RF_EV_READ, .ctx = c->id, .more = i + 1 < nr,
                            .lease = k->o.lease_reads ||
                                     c->cl->consistency == CONSISTENCY_LEASE};
             step(n, &ev);
@@ -1499,13 +1508,16 @@ void node_dir_link(node *n, rf_id id, bool up)
         k->dir_link[i] = up;
 }
 
-/* Forgets who left the membership (once this node is a member itself):
- * the driver stops dialing them. Joining nodes are kept a while. */
+/* Forgets who left the membership once the change is committed (a
+ * removed leader still has to commit its own removal, so it stays
+ * reachable until then), and only on a member: the driver stops dialing
+ * them. Joining nodes are kept a while. */
 static void dir_prune(node *n)
 {
     node_cluster *k = n->log->cl;
-    if (!k->started || !is_member(k, self_id(k)))
+    if (!k->started || !is_member(k, self_id(k)) || k->raft.config_index > k->raft.commit)
         return;
+    k->pruned_config = k->raft.config_index;
     for (size_t i = 0; i < k->ndir;) {
         rf_id id = k->dir[i].id;
         bool joining = k->dir_join[i] && n->now_ms - k->dir_join[i] < DIR_JOIN_KEEP_MS;
@@ -1591,7 +1603,10 @@ bool node_cluster_health(node *n, kbuf *out)
 bool node_cluster_join(node *n, kbuf *out)
 {
     node_cluster *k = n->log ? n->log->cl : NULL;
-    if (k == NULL || !k->started || is_member(k, self_id(k)))
+    /* Only a node that knows no membership at all joins (a new one, or one
+     * whose disk was wiped): one that was removed knows the membership it
+     * is not in, and stays out. */
+    if (k == NULL || !k->started || k->raft.config.nvoters > 0)
         return false;
     int i = dir_find(k, self_id(k));
     if (i < 0)

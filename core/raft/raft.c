@@ -854,14 +854,15 @@ static void on_read(rf_core *r, const rf_event *ev)
     }
     if (ev->lease && lease_valid(r)) {
         read_ready(r, ev->ctx, r->commit);
-        return;
+    } else {
+        if (r->npreads == r->cappreads) {
+            r->cappreads = r->cappreads ? r->cappreads * 2 : 16;
+            r->preads = xrealloc(r->preads, r->cappreads * sizeof(rf_pending_read));
+        }
+        r->preads[r->npreads++] = (rf_pending_read){ev->ctx, 0, 0};
     }
-    if (r->npreads == r->cappreads) {
-        r->cappreads = r->cappreads ? r->cappreads * 2 : 16;
-        r->preads = xrealloc(r->preads, r->cappreads * sizeof(rf_pending_read));
-    }
-    r->preads[r->npreads++] = (rf_pending_read){ev->ctx, 0, 0};
-    serve_reads(r);
+    if (!ev->more)
+        serve_reads(r);
 }
 
 /* ------------------------------------------------------------------------ */

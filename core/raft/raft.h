@@ -264,6 +264,8 @@ typedef struct rf_event {
     size_t len;
     uint64_t ctx;
     bool lease;         /* RF_EV_READ: a lease read is acceptable */
+    bool more;          /* RF_EV_READ: more reads follow at once; the last
+                         * one (more false) starts one round for them all */
     uint64_t seq;
     uint64_t index, term; /* RF_EV_SNAPSHOT */
     uint64_t trailing;

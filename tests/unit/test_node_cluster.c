@@ -709,6 +709,11 @@ Test(node_cluster, cluster_commands_answer_in_redis_style)
     advance(50);
     cr_assert_eq(node_raft(&W.n[g])->config.nvoters, 2);
     cr_assert_null(node_dir_get(&W.n[g], (rf_id)l + 1), "a node that left stays in the directory");
+    /* The node that left knows a membership it is not in: it does not ask
+     * to join again (only a node that knows none does). */
+    kbuf jb = KBUF_INIT;
+    cr_assert(!node_cluster_join(&W.n[l], &jb), "a removed node asks to join again");
+    kbuf_free(&jb);
     cr_assert_str_eq(cmd(g, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
 }
 
