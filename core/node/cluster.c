@@ -36,11 +36,21 @@ enum { READ_NONE = 0, READ_WAIT, READ_APPLY, READ_OK, READ_FAIL };
 
 #define DIR_MAX (2 * RF_MAX_MEMBERS)
 
+/* A session's last request: the replies of the commands of it applied so
+ * far (a request may carry several pipelined commands, numbered 1..). */
+typedef struct sess_rep {
+    uint32_t k, off, len;
+    bool kept; /* false: applied, reply not kept (too large, or a replica's
+                * transaction, which runs only its writes) */
+} sess_rep;
+
 typedef struct sess_rec {
-    uint64_t peer, origin, seq;
-    uint64_t index; /* the entry that last applied one of its requests */
-    kbuf reply;     /* that request's reply (empty if over SESS_REPLY_MAX) */
-    bool big;
+    uint64_t peer, origin;
+    uint64_t req;   /* the last request (seq >> 16) */
+    uint64_t index; /* the entry that last applied one of its commands */
+    sess_rep *reps;
+    uint32_t nreps, capreps;
+    kbuf replies;   /* their bytes, SESS_REPLY_MAX at most in all */
 } sess_rec;
 /* A session whose last request is this many entries old is dropped: its
  * follower gave up on any retry long before (forward timeout). */
@@ -106,6 +116,7 @@ typedef struct node_cluster {
      * the replicated state: snapshots carry it. */
     struct sess_rec *sess;
     size_t nsess, capsess;
+    kbuf seen_view; /* points into a session's replies (never owns) */
     uint64_t sess_done; /* records made: every SESS_GC_EVERY, old ones go */
     uint64_t incarnation; /* this run of the node: its sessions' ids differ
                            * from those of its runs before (connection ids
@@ -121,6 +132,12 @@ typedef struct node_cluster {
 } node_cluster;
 
 #define ERR_UNKNOWN "-UNKNOWN leadership changed; the command may or may not have been applied"
+
+static void sess_rec_free(sess_rec *r)
+{
+    free(r->reps);
+    kbuf_free(&r->replies);
+}
 
 static void *grow(void *p, size_t *cap, size_t n, size_t size)
 {
@@ -173,7 +190,7 @@ void node_cluster_free(node *n)
     free(k->proxies);
     kbuf_free(&k->fwd_buf);
     for (size_t i = 0; i < k->nsess; i++)
-        kbuf_free(&k->sess[i].reply);
+        sess_rec_free(&k->sess[i]);
     free(k->sess);
     free(k);
     n->log->cl = NULL;
@@ -549,7 +566,6 @@ static bool needs_read_index(node *n, node_conn *c, int argc, const resp_slice *
 int node_cluster_read(node *n, node_conn *c, int argc, const resp_slice *argv)
 {
     node_cluster *k = n->log->cl;
-    c->fwd_local_seq = 0; /* reads propose nothing: no session to carry on */
     switch (c->read_state) {
     case READ_OK:
         /* The round that confirmed it also covers the reads pipelined
@@ -856,6 +872,8 @@ found:;
 /* FWD_RETRY: sent to a leader that is gone; it goes again, the same
  * request, once a leader is known. */
 enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE, FWD_RETRY };
+#define FWD_BATCH_MAX 64             /* commands in one forwarded request */
+#define FWD_BATCH_BYTES (256 * 1024) /* ... and about this many bytes of them */
 enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103, CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112 };
 
 static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out);
@@ -892,6 +910,49 @@ static void pack_args(msgpack_packer *pk, int argc, const resp_slice *argv)
         msgpack_pack_bin_with_body(pk, argv[i].ptr, argv[i].len);
 }
 
+/* A command pipelined behind the one being forwarded that can go in the
+ * same request: one that also needs the leader, never blocks, and changes
+ * nothing about the connection (MULTI, SELECT, ... run here, in order). */
+static bool batchable(node *n, node_conn *c, int argc, const resp_slice *argv)
+{
+    const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);
+    if (ce == NULL || (ce->def->flags & CMD_BLOCKING) || leader_admin(n, argc, argv, NULL))
+        return false;
+    engine_route rt = engine_route_command(&n->eng, c->cl, argc, argv, n->now_ms);
+    if (rt == ROUTE_PROPOSE)
+        return true;
+    return rt == ROUTE_RUN && needs_read_index(n, c, argc, argv) &&
+           c->cl->consistency != CONSISTENCY_STALE;
+}
+
+/* Packs the commands complete in c's query buffer after the current one
+ * that can join it (batchable), recording where each ends; returns how
+ * many. */
+static uint32_t pack_pipelined(node *n, node_conn *c, msgpack_packer *pk, bool pack)
+{
+    size_t pos = c->query.len - (size_t)(c->in_total - c->cur_end);
+    resp_parser p;
+    resp_parser_init(&p, &n->lim.resp);
+    uint32_t nb = 0;
+    size_t bytes = 0;
+    uint64_t end = c->cur_end;
+    while (nb + 1 < FWD_BATCH_MAX && bytes < FWD_BATCH_BYTES && pos < c->query.len) {
+        resp_command cmd;
+        if (resp_parse(&p, c->query.data + pos, c->query.len - pos, &cmd) != RESP_OK)
+            break;
+        if (cmd.argc == 0 || !batchable(n, c, cmd.argc, cmd.argv))
+            break;
+        pos += cmd.len;
+        end += cmd.len;
+        bytes += cmd.len;
+        if (pack)
+            pack_args(pk, cmd.argc, cmd.argv);
+        c->fwd_ends[1 + nb++] = end;
+    }
+    resp_parser_free(&p);
+    return nb;
+}
+
 static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv)
 {
     node_cluster *k = n->log->cl;
@@ -905,11 +966,22 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     msgpack_pack_uint64(&pk, c->fwd_id);
     msgpack_pack_uint64(&pk, c->id);
     msgpack_pack_uint64(&pk, (uint64_t)c->cl->db);
-    msgpack_pack_uint64(&pk, exec ? 2 : 1);
+    c->fwd_ends[0] = c->cur_end;
+    c->fwd_nends = 1;
+    /* Commands pipelined behind this one go with it (kind 3): one round
+     * trip to the leader for the lot. */
+    uint32_t more = exec || c->fwd_blocking || c->fwd_failover ? 0
+                                                              : pack_pipelined(n, c, NULL, false);
+    msgpack_pack_uint64(&pk, exec ? 2 : more ? 3 : 1);
     if (exec) {
         msgpack_pack_array(&pk, (size_t)c->cl->nqueue);
         for (int i = 0; i < c->cl->nqueue; i++)
             pack_args(&pk, c->cl->queue[i].argc, c->cl->queue[i].argv);
+    } else if (more) {
+        msgpack_pack_array(&pk, 1 + more);
+        pack_args(&pk, argc, argv);
+        pack_pipelined(n, c, &pk, true);
+        c->fwd_nends = 1 + more;
     } else {
         pack_args(&pk, argc, argv);
     }
@@ -927,11 +999,19 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
     node_cluster *k = n->log->cl;
     if (!k->started || !k->o.forward || c->proxy_peer)
         return 0;
+    if (c->fwd_skip_to) {
+        if (c->cur_end <= c->fwd_skip_to)
+            return 1; /* a command of the request answered: its reply went out */
+        c->fwd_skip_to = 0;
+    }
     switch (c->fwd_state) {
     case FWD_DONE:
+        /* The replies of every command of the request, in order. */
         kbuf_append(&c->out, c->fwd_reply.data, c->fwd_reply.len);
         kbuf_clear(&c->fwd_reply);
         c->fwd_state = FWD_NONE;
+        if (c->fwd_nends > 1)
+            c->fwd_skip_to = c->fwd_ends[c->fwd_nends - 1];
         if (c->cl->flags & CLIENT_MULTI)
             engine_end_transaction(&n->eng, c->cl); /* the leader ran it */
         return 1;
@@ -943,6 +1023,7 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
     if (leader(k) || n->log->failed)
         return 0;
     c->fwd_local_seq = 0;
+    c->fwd_nends = 0;
     resp_slice admin[4];
     int nadmin = leader_admin(n, argc, argv, admin);
     c->fwd_failover = false;
@@ -982,8 +1063,10 @@ static void fwd_finish(node *n, node_conn *c, const void *reply, size_t len)
 static void fwd_error(node *n, node_conn *c, const char *err)
 {
     kbuf e = KBUF_INIT;
-    resp_add_error(&e, err, strlen(err));
-    engine_count_error(&n->eng, err, strlen(err));
+    for (uint32_t i = 0; i < (c->fwd_nends ? c->fwd_nends : 1); i++) {
+        resp_add_error(&e, err, strlen(err));
+        engine_count_error(&n->eng, err, strlen(err));
+    }
     fwd_finish(n, c, e.data, e.len);
     kbuf_free(&e);
 }
@@ -1184,10 +1267,26 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
         abort();
     size_t before = c->query.len;
     const msgpack_object *body = &a->via.array.ptr[5];
+    c->proxy_nends = 0;
     if (kind == 1) {
         int argc = mp_argv(body, argv, FWD_MAX_ARGS);
-        if (argc >= 0)
+        if (argc >= 0) {
             put_resp_cmd(&c->query, argc, argv);
+            c->proxy_ends[c->proxy_nends++] = c->in_total + (c->query.len - before);
+        }
+    } else if (kind == 3 && body->type == MSGPACK_OBJECT_ARRAY &&
+               body->via.array.size <= FWD_BATCH_MAX) {
+        /* Pipelined commands: run in order, their replies go back together. */
+        for (uint32_t i = 0; i < body->via.array.size; i++) {
+            int argc = mp_argv(&body->via.array.ptr[i], argv, FWD_MAX_ARGS);
+            if (argc < 0) {
+                c->query.len = before;
+                c->proxy_nends = 0;
+                break;
+            }
+            put_resp_cmd(&c->query, argc, argv);
+            c->proxy_ends[c->proxy_nends++] = c->in_total + (c->query.len - before);
+        }
     } else if (kind == 2 && body->type == MSGPACK_OBJECT_ARRAY) {
         /* The queue is built here as the client built it there; only
          * EXEC's reply goes back. */
@@ -1203,6 +1302,7 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
         }
         kbuf_free(&scratch);
         put_resp_cmd(&c->query, 1, &exec);
+        c->proxy_ends[c->proxy_nends++] = c->in_total + (c->query.len - before);
     }
     free(argv);
     /* What the proxy received counts as its client's input: a read round
@@ -1726,19 +1826,23 @@ static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *o
     if (argc < 2 || !arg_is(&argv[0], "cluster"))
         return 0;
     if (arg_is(&argv[1], "forget") && argc == 3) {
-        memcpy(out, argv, 3 * sizeof(*argv));
+        if (out)
+            memcpy(out, argv, 3 * sizeof(*argv));
         return 3;
     }
     if (!arg_is(&argv[1], "failover"))
         return 0;
     if (argc == 4 && arg_is(&argv[2], "to")) {
-        memcpy(out, argv, 4 * sizeof(*argv));
+        if (out)
+            memcpy(out, argv, 4 * sizeof(*argv));
         return 4;
     }
     if (argc > 3 || (argc == 3 && !arg_is(&argv[2], "force") && !arg_is(&argv[2], "takeover")))
         return 0; /* a syntax error, answered here */
     if (!rf_config_is_voter(&k->raft.config, self_id(k)))
         return 0; /* a learner cannot lead: answered here */
+    if (out == NULL)
+        return 4;
     int len = snprintf(k->admin_id, sizeof(k->admin_id), "%llu", (unsigned long long)self_id(k));
     out[0] = argv[0];
     out[1] = argv[1];
@@ -1980,24 +2084,55 @@ static sess_rec *sess_put(node_cluster *k, uint64_t peer, uint64_t origin)
 static void sess_clear(node_cluster *k)
 {
     for (size_t i = 0; i < k->nsess; i++)
-        kbuf_free(&k->sess[i].reply);
+        sess_rec_free(&k->sess[i]);
     k->nsess = 0;
+}
+
+/* Starts r's record of request req, or adds command kk's reply to it. */
+static void sess_note(sess_rec *r, uint64_t req, uint32_t kk, const void *reply, size_t len,
+                      bool keep)
+{
+    if (req != r->req) {
+        r->req = req;
+        r->nreps = 0;
+        kbuf_clear(&r->replies);
+    }
+    if (r->nreps == r->capreps) {
+        r->capreps = r->capreps ? r->capreps * 2 : 1;
+        r->reps = realloc(r->reps, r->capreps * sizeof(*r->reps));
+        if (r->reps == NULL)
+            abort();
+    }
+    bool kept = keep && r->replies.len + len <= SESS_REPLY_MAX;
+    r->reps[r->nreps++] = (sess_rep){.k = kk, .off = (uint32_t)r->replies.len,
+                                     .len = kept ? (uint32_t)len : 0, .kept = kept};
+    if (kept)
+        kbuf_append(&r->replies, reply, len);
 }
 
 bool node_cluster_session(node *n, node_conn *c, node_session *s)
 {
     node_cluster *k = n->log->cl;
+    /* A request's commands are numbered by their place in it (found by
+     * where they end), the same at the leader and here. */
     if (c->proxy_peer && c->proxy_req) {
-        *s = (node_session){.peer = c->proxy_peer, .origin = c->proxy_sid, .seq = c->proxy_req};
-        return true;
+        for (uint32_t i = 0; i < c->proxy_nends; i++)
+            if (c->proxy_ends[i] == c->cur_end) {
+                *s = (node_session){.peer = c->proxy_peer, .origin = c->proxy_sid,
+                                    .seq = (c->proxy_req << 16) | (i + 1)};
+                return true;
+            }
+        return false;
     }
     if (c->fwd_local_seq) {
         /* Forwarded before this node led: the same session as at the
          * leader it went to (peer: this node, origin: this client). */
-        *s = (node_session){.peer = self_id(k), .origin = session_origin(k, c->id),
-                            .seq = c->fwd_local_seq};
-        c->fwd_local_seq = 0;
-        return true;
+        for (uint32_t i = 0; i < c->fwd_nends; i++)
+            if (c->fwd_ends[i] == c->cur_end) {
+                *s = (node_session){.peer = self_id(k), .origin = session_origin(k, c->id),
+                                    .seq = (c->fwd_local_seq << 16) | (i + 1)};
+                return true;
+            }
     }
     return false;
 }
@@ -2016,12 +2151,22 @@ const kbuf *node_cluster_session_seen(node *n, const node_session *s, uint64_t i
     size_t at = sess_find(k, s->peer, s->origin, &found);
     /* An expired session counts as gone whether or not this node has
      * dropped it yet: the answer depends on the log alone. */
-    if (!found || s->seq > k->sess[at].seq || k->sess[at].index + SESS_KEEP_ENTRIES < index)
+    uint64_t req = s->seq >> 16;
+    uint32_t kk = (uint32_t)(s->seq & 0xffff);
+    if (!found || req > k->sess[at].req || k->sess[at].index + SESS_KEEP_ENTRIES < index)
         return NULL;
     const sess_rec *r = &k->sess[at];
-    if (s->seq < r->seq)
+    if (req < r->req)
         return &seen_unknown;
-    return r->big ? &seen_big : &r->reply;
+    for (uint32_t i = 0; i < r->nreps; i++)
+        if (r->reps[i].k == kk) {
+            if (!r->reps[i].kept)
+                return &seen_big;
+            k->seen_view = (kbuf){.data = r->replies.data + r->reps[i].off,
+                                  .len = r->reps[i].len, .cap = 0};
+            return &k->seen_view;
+        }
+    return NULL; /* this command of the request was not applied yet */
 }
 
 void node_cluster_session_done(node *n, const node_session *s, const void *reply, size_t len,
@@ -2029,12 +2174,8 @@ void node_cluster_session_done(node *n, const node_session *s, const void *reply
 {
     node_cluster *k = cluster_get(n);
     sess_rec *r = sess_put(k, s->peer, s->origin);
-    r->seq = s->seq;
+    sess_note(r, s->seq >> 16, (uint32_t)(s->seq & 0xffff), reply, len, keep);
     r->index = index;
-    kbuf_clear(&r->reply);
-    r->big = len > SESS_REPLY_MAX || !keep;
-    if (!r->big)
-        kbuf_append(&r->reply, reply, len);
     if (++k->sess_done % SESS_GC_EVERY)
         return;
     /* Only what has expired goes (session_seen ignores it already), so
@@ -2042,7 +2183,7 @@ void node_cluster_session_done(node *n, const node_session *s, const void *reply
     size_t w = 0;
     for (size_t i = 0; i < k->nsess; i++) {
         if (k->sess[i].index + SESS_KEEP_ENTRIES < index) {
-            kbuf_free(&k->sess[i].reply);
+            sess_rec_free(&k->sess[i]);
             continue;
         }
         k->sess[w++] = k->sess[i];
@@ -2050,7 +2191,7 @@ void node_cluster_session_done(node *n, const node_session *s, const void *reply
     k->nsess = w;
 }
 
-/* Snapshots: [[peer, origin, seq, index, reply or nil]...] */
+/* Snapshots: [[peer, origin, req, index, [[k, reply or nil]...]]...] */
 void node_cluster_encode_sessions(const node *n, kbuf *out)
 {
     const node_cluster *k = n->log->cl;
@@ -2062,12 +2203,18 @@ void node_cluster_encode_sessions(const node *n, kbuf *out)
         msgpack_pack_array(&pk, 5);
         msgpack_pack_uint64(&pk, r->peer);
         msgpack_pack_uint64(&pk, r->origin);
-        msgpack_pack_uint64(&pk, r->seq);
+        msgpack_pack_uint64(&pk, r->req);
         msgpack_pack_uint64(&pk, r->index);
-        if (r->big)
-            msgpack_pack_nil(&pk);
-        else
-            msgpack_pack_bin_with_body(&pk, r->reply.data ? r->reply.data : "", r->reply.len);
+        msgpack_pack_array(&pk, r->nreps);
+        for (uint32_t j = 0; j < r->nreps; j++) {
+            msgpack_pack_array(&pk, 2);
+            msgpack_pack_uint64(&pk, r->reps[j].k);
+            if (r->reps[j].kept)
+                msgpack_pack_bin_with_body(&pk, r->replies.data + r->reps[j].off,
+                                           r->reps[j].len);
+            else
+                msgpack_pack_nil(&pk);
+        }
     }
 }
 
@@ -2081,22 +2228,28 @@ bool node_cluster_load_sessions(node *n, mp_reader *r)
     for (uint32_t i = 0; i < ns && !r->err; i++) {
         if (mpr_array(r, 1, "truncated") != 5)
             return false;
-        uint64_t peer = mpr_uint(r), origin = mpr_uint(r), seq = mpr_uint(r), index = mpr_uint(r);
-        bool big = mpr_peek(r) == 0xc0;
-        uint32_t len = 0;
-        const unsigned char *p = NULL;
-        if (big)
-            r->p++;
-        else
-            p = mpr_bin(r, &len, "truncated");
+        uint64_t peer = mpr_uint(r), origin = mpr_uint(r), req = mpr_uint(r), index = mpr_uint(r);
         if (r->err || (k->nsess && sess_cmp(&k->sess[k->nsess - 1], peer, origin) >= 0))
             return false;
         sess_rec *s = sess_put(k, peer, origin);
-        s->seq = seq;
+        s->req = req;
         s->index = index;
-        s->big = big;
-        if (len)
-            kbuf_append(&s->reply, p, len);
+        uint32_t nr = mpr_array(r, 3, "too many replies");
+        for (uint32_t j = 0; j < nr && !r->err; j++) {
+            if (mpr_array(r, 1, "truncated") != 2)
+                return false;
+            uint64_t kk = mpr_uint(r);
+            bool kept = mpr_peek(r) != 0xc0;
+            uint32_t len = 0;
+            const unsigned char *p = NULL;
+            if (kept)
+                p = mpr_bin(r, &len, "truncated");
+            else
+                r->p++;
+            if (r->err || kk > 0xffff)
+                return false;
+            sess_note(s, req, (uint32_t)kk, p, len, kept);
+        }
     }
     return !r->err;
 }
@@ -2109,6 +2262,8 @@ bool node_cluster_session_last(const node *n, uint64_t peer, node_session *out)
         if (k->sess[i].peer == peer && (best == NULL || k->sess[i].index > best->index))
             best = &k->sess[i];
     if (best)
-        *out = (node_session){.peer = best->peer, .origin = best->origin, .seq = best->seq};
+        *out = (node_session){.peer = best->peer, .origin = best->origin,
+                              .seq = (best->req << 16) |
+                                     (best->nreps ? best->reps[best->nreps - 1].k : 0)};
     return best != NULL;
 }

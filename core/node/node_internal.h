@@ -33,6 +33,12 @@ struct node_conn {
     uint64_t fwd_local_seq; /* its request number, when this node became the
                              * leader before the reply came: it runs here
                              * under the same session (cluster.c) */
+    /* A forwarded request carries up to FWD_BATCH_MAX pipelined commands:
+     * where each ends in the connection's stream (in_total offsets), and
+     * up to where the relayed replies already answered. */
+    uint64_t fwd_ends[64];
+    uint32_t fwd_nends;
+    uint64_t fwd_skip_to;
     uint64_t fwd_id;
     int64_t fwd_since;
     kbuf fwd_reply;
@@ -40,6 +46,8 @@ struct node_conn {
     rf_id proxy_peer;       /* 0: a real client */
     uint64_t proxy_origin, proxy_req;
     uint64_t proxy_sid;     /* the request's session origin (cluster.c) */
+    uint64_t proxy_ends[64]; /* where the request's commands end (in_total) */
+    uint32_t proxy_nends;
     int64_t proxy_last_ms;
 };
 
