@@ -573,23 +573,60 @@ static void arm_deadline(io_server *s)
 }
 
 /* A cluster node's snapshot (taken, or installed from the leader): written
- * in the loop thread (temp file, fsync, rename, directory fsync), then the
- * log before it goes. EV_SNAPSHOT_SAVED is stepped from the check phase,
- * outside this action loop. */
+ * by libuv's thread pool (temp file, fsync, rename, directory fsync), so the
+ * loop goes on serving meanwhile; the bytes stay valid until
+ * EV_SNAPSHOT_SAVED (node.h). Then the log before it goes. */
+typedef struct snap_job {
+    uv_work_t req;
+    io_server *s;
+    const void *data;
+    size_t len;
+    uint64_t index, term;
+    bool ok;
+    char err[256];
+} snap_job;
+
+static void snap_job_work(uv_work_t *req)
+{
+    snap_job *j = req->data;
+    j->ok = persist_snapshot_write(GROUP_DIR, j->index, j->term, j->data, j->len, j->err,
+                                   sizeof(j->err));
+}
+
+static void snap_job_done(uv_work_t *req, int status)
+{
+    snap_job *j = req->data;
+    io_server *s = j->s;
+    if (status != 0 && j->ok) {
+        j->ok = false;
+        snprintf(j->err, sizeof(j->err), "%s", uv_strerror(status));
+    }
+    if (!j->ok)
+        log_msg(LOG_WARNING, "snapshot write failed", "index=%llu error=\"%s\"",
+                (unsigned long long)j->index, j->err);
+    s->snap_saved_pending = true;
+    s->snap_saved_ok = j->ok;
+    snprintf(s->snap_saved_err, sizeof(s->snap_saved_err), "%s", j->ok ? "" : j->err);
+    if (j->ok) {
+        s->snap_saved_index = j->index;
+        s->snapshots_done++;
+    }
+    free(j);
+    if (!s->handles_closed)
+        process_actions(s); /* steps EV_SNAPSHOT_SAVED */
+}
+
 static void save_cluster_snapshot(io_server *s, const node_action *a)
 {
-    char err[256];
-    bool ok = persist_snapshot_write(GROUP_DIR, a->index, a->term, a->data, a->len, err,
-                                     sizeof(err));
-    if (!ok)
-        log_msg(LOG_WARNING, "snapshot write failed", "index=%llu error=\"%s\"",
-                (unsigned long long)a->index, err);
-    s->snap_saved_pending = true;
-    s->snap_saved_ok = ok;
-    snprintf(s->snap_saved_err, sizeof(s->snap_saved_err), "%s", ok ? "" : err);
-    if (ok) {
-        s->snap_saved_index = a->index;
-        s->snapshots_done++;
+    snap_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        abort();
+    *j = (snap_job){.s = s, .data = a->data, .len = a->len, .index = a->index, .term = a->term};
+    j->req.data = j;
+    int r = uv_queue_work(&s->loop, &j->req, snap_job_work, snap_job_done);
+    if (r != 0) {
+        snap_job_work(&j->req); /* no thread: write it here */
+        snap_job_done(&j->req, 0);
     }
 }
 

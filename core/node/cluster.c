@@ -229,14 +229,6 @@ static void *keep_kbuf(node_cluster *k, kbuf *b)
     return p;
 }
 
-/* The same for a copy of len bytes at p. */
-static void *keep(node_cluster *k, const void *p, size_t len)
-{
-    kbuf b = KBUF_INIT;
-    kbuf_append(&b, p, len);
-    return keep_kbuf(k, &b);
-}
-
 void node_cluster_gc(node *n)
 {
     node_cluster *k = n->log ? n->log->cl : NULL;
@@ -341,14 +333,19 @@ static void send_msgs(node *n)
     }
 }
 
-/* ACT_SNAPSHOT_SAVE of len bytes at data, the snapshot at save_index. */
+/* ACT_SNAPSHOT_SAVE of len bytes at data, the snapshot at save_index. The
+ * bytes are k->save's, which nothing changes while a save is out (one at a
+ * time; installs wait in install_buf): valid until EV_SNAPSHOT_SAVED. */
 static void save_snapshot(node *n, bool install, const void *data, size_t len)
 {
     node_cluster *k = n->log->cl;
-    void *b = keep(k, data, len);
+    if (data != k->save.data) {
+        kbuf_clear(&k->save);
+        kbuf_append(&k->save, data, len);
+    }
     k->saving = true;
     k->save_install = install;
-    node_emit_data(n, ACT_SNAPSHOT_SAVE, 0, b, len, k->save_index, k->save_term);
+    node_emit_data(n, ACT_SNAPSHOT_SAVE, 0, k->save.data, len, k->save_index, k->save_term);
 }
 
 static void install(node *n)

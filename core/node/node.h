@@ -61,7 +61,9 @@ typedef enum node_action_type {
     ACT_LOG_WRITE, /* write node_log_batch() (its wal_write ops, in order),
                     * then step EV_LOG_DONE; never more than one at a time */
     ACT_PEER_SEND, /* cluster: send data/len (one message) to peer; may be lost */
-    ACT_SNAPSHOT_SAVE, /* cluster: write data/len as the snapshot covering
+    ACT_SNAPSHOT_SAVE, /* cluster: write data/len (valid until EV_SNAPSHOT_SAVED,
+                        * so it may be written from another thread)
+                        * as the snapshot covering
                         * index/term (temp file, sync, rename over the older
                         * one), then step EV_SNAPSHOT_SAVED; one at a time */
 } node_action_type;
