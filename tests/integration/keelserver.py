@@ -208,6 +208,10 @@ class RespConn:
     def __init__(self, port, timeout=5.0):
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
         self.buf = bytearray()  # grows in place: big replies stay linear
+        # One receive buffer for the connection's life: recv(1 MiB) would
+        # allocate (and, under meson's MALLOC_PERTURB_, fill) 1 MiB a call.
+        self._rx = bytearray(1 << 20)
+        self._rxv = memoryview(self._rx)
 
     def close(self):
         self.sock.close()
@@ -220,10 +224,10 @@ class RespConn:
         return self.reply()
 
     def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
+        n = self.sock.recv_into(self._rxv)
+        if not n:
             raise EOFError(bytes(self.buf))
-        self.buf += chunk
+        self.buf += self._rxv[:n]
 
     def _parse(self, pos):
         while True:
