@@ -583,6 +583,18 @@ void engine_serve_cancel(engine *e, client *c, int64_t now_ms)
     }
 }
 
+void engine_serve_abandon(engine *e, client *c, const char *error, int64_t now_ms)
+{
+    block_state *bs = c ? c->block : NULL;
+    if (bs == NULL || !bs->in_flight)
+        return;
+    bs->in_flight = false;
+    cmd_ctx x = client_ctx(e, c, now_ms);
+    reply_error(&x, error);
+    unblock(e, c);
+    queue_unblocked(e, c);
+}
+
 void engine_blocking_free(engine *e)
 {
     struct blocking *b = e->blk;

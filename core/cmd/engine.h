@@ -348,6 +348,10 @@ bool engine_serve_apply(engine *e, client *c, int dbid, int argc, const resp_sli
 /* A serve proposal that will never be applied (the log failed): c waits
  * on as a blocked client (or times out now if its deadline passed). */
 void engine_serve_cancel(engine *e, client *c, int64_t now_ms);
+/* A serve proposal whose fate is unknown (its leader lost office, the log
+ * failed after it): it may yet be applied, so c gets error (its pop may or
+ * may not have happened), never the timeout's nil, and is unblocked. */
+void engine_serve_abandon(engine *e, client *c, const char *error, int64_t now_ms);
 
 /* Periodic work, called hz times a second: the active expire cycle and a
  * bounded share of incremental rehashing. */

@@ -247,7 +247,7 @@ static void want_resume(node_cluster *k, conn_id c)
 
 /* Answers the ops of pends that will not be applied (or whose fate is
  * unknown) with err. */
-static void fail_pends(node *n, const pend *p, uint32_t np, const char *err)
+static void fail_pends(node *n, const pend *p, uint32_t np, const char *err, bool unknown)
 {
     node_cluster *k = n->log->cl;
     for (uint32_t i = 0; i < np; i++) {
@@ -255,7 +255,12 @@ static void fail_pends(node *n, const pend *p, uint32_t np, const char *err)
         if (c == NULL)
             continue;
         if (p[i].kind == OP_SERVE) {
-            engine_serve_cancel(&n->eng, c->cl, n->now_ms); /* it waits on */
+            /* A pop that may yet be applied must not be answered as a
+             * timeout; one that never will be lets the client wait on. */
+            if (unknown)
+                engine_serve_abandon(&n->eng, c->cl, err, n->now_ms);
+            else
+                engine_serve_cancel(&n->eng, c->cl, n->now_ms);
             continue;
         }
         if (p[i].kind == OP_EXEC)
@@ -279,7 +284,7 @@ static void fail_proposals(node *n, const char *err)
 {
     node_log *l = n->log;
     for (size_t i = l->qhead; i < l->qtail; i++) {
-        fail_pends(n, l->q[i].p, l->q[i].np, err);
+        fail_pends(n, l->q[i].p, l->q[i].np, err, true);
         drop_sealed(&l->q[i]);
     }
     l->qhead = l->qtail = 0;
@@ -398,7 +403,7 @@ static void apply(node *n)
         assert(e);
         while (l->qhead < l->qtail && l->q[l->qhead].index < i) {
             sealed *s = &l->q[l->qhead++];
-            fail_pends(n, s->p, s->np, ERR_UNKNOWN);
+            fail_pends(n, s->p, s->np, ERR_UNKNOWN, false); /* another entry is there */
             drop_sealed(s);
         }
         sealed s = {0};
@@ -407,7 +412,7 @@ static void apply(node *n)
             s = l->q[l->qhead++];
             if (s.term != e->term) {
                 /* Another leader's entry took its place. */
-                fail_pends(n, s.p, s.np, ERR_UNKNOWN);
+                fail_pends(n, s.p, s.np, ERR_UNKNOWN, false);
                 drop_sealed(&s);
                 mine = false;
             }
@@ -520,7 +525,7 @@ static void handle(node *n)
          * here would wait for pushes that now go to another node: they are
          * released with Redis's error for a master turned replica. */
         fail_proposals(n, ERR_UNKNOWN);
-        fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
+        fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n), false);
         l->nbp = l->nops = 0;
         kbuf_clear(&l->ops);
         kbuf_clear(&l->sess);
@@ -618,7 +623,7 @@ static void propose(node *n)
     rf_step(&k->raft, &ev);
     if (k->raft.err != RF_OK) {
         const char *r = node_cluster_refusal(n);
-        fail_pends(n, p, np, r ? r : "-" NODE_ERR_NOT_LEADER " leader unknown");
+        fail_pends(n, p, np, r ? r : "-" NODE_ERR_NOT_LEADER " leader unknown", false);
         free(p);
         handle(n);
         return;
@@ -664,7 +669,7 @@ void node_cluster_flush(node *n)
             if (leader(k)) {
                 propose(n);
             } else {
-                fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n));
+                fail_pends(n, l->bp, l->nbp, node_cluster_refusal(n), false);
                 l->nbp = l->nops = 0;
                 kbuf_clear(&l->ops);
                 kbuf_clear(&l->sess);
@@ -704,7 +709,7 @@ void node_cluster_log_done(node *n, const char *error)
         l->failed = true;
         snprintf(l->error, sizeof(l->error), "-MISCONF Errors writing to the AOF file: %s", error);
         fail_proposals(n, ERR_UNKNOWN);
-        fail_pends(n, l->bp, l->nbp, l->error);
+        fail_pends(n, l->bp, l->nbp, l->error, false);
         l->nbp = l->nops = 0;
         kbuf_clear(&l->ops);
         kbuf_clear(&l->sess);
@@ -987,6 +992,8 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     kbuf_clear(&c->fwd_req);
     kbuf_append(&c->fwd_req, k->fwd_buf.data, k->fwd_buf.len);
     c->fwd_to = k->raft.leader;
+    c->fwd_open = 1;
+    c->fwd_refused_by = 0;
     kv_send(n, k->raft.leader);
     c->fwd_state = FWD_WAIT;
 }
@@ -1119,7 +1126,9 @@ static void fwd_check(node *n, bool leader_changed)
              * the next leader, the same request: the leader's sessions
              * answer it if it was applied already (never twice). */
             if (late && !c->fwd_blocking) {
-                fwd_error(n, c, ERR_FWD_LOST);
+                /* Unknown if any send may have been applied; a definite
+                 * "no leader" if every one was refused. */
+                fwd_error(n, c, c->fwd_open ? ERR_FWD_LOST : ERR_NO_LEADER);
             } else if ((leader_changed || c->fwd_state == FWD_RETRY) && !c->fwd_failover) {
                 if (c->fwd_blocking) {
                     fwd_error(n, c, ERR_FWD_LOST);
@@ -1131,10 +1140,12 @@ static void fwd_check(node *n, bool leader_changed)
                         want_resume(k, c->id);
                     else
                         node_conn_resume(n, c);
-                } else if (k->raft.leader == 0) {
-                    c->fwd_state = FWD_RETRY;
-                } else if (k->raft.leader != c->fwd_to) {
+                } else if (k->raft.leader == 0 ||
+                           (c->fwd_state == FWD_RETRY && k->raft.leader == c->fwd_refused_by)) {
+                    c->fwd_state = FWD_RETRY; /* until a leader is known (another one) */
+                } else if (k->raft.leader != c->fwd_to || c->fwd_state == FWD_RETRY) {
                     c->fwd_to = k->raft.leader;
+                    c->fwd_open++;
                     c->fwd_state = FWD_WAIT;
                     kbuf_clear(&k->fwd_buf);
                     kbuf_append(&k->fwd_buf, c->fwd_req.data, c->fwd_req.len);
@@ -1379,8 +1390,23 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
         if (mp_u64(&a->via.array.ptr[1], &req) && mp_u64(&a->via.array.ptr[2], &origin) &&
             mp_u64(&a->via.array.ptr[4], &sid) && r->type == MSGPACK_OBJECT_BIN &&
             (c = node_find_conn(n, (conn_id)origin)) && c->fwd_state == FWD_WAIT &&
-            c->fwd_id == req && c->fwd_to == from && sid == session_origin(n->log->cl, c->id))
-            fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
+            c->fwd_id == req && c->fwd_to == from && sid == session_origin(n->log->cl, c->id)) {
+            static const char nl[] = "-" NODE_ERR_NOT_LEADER " ",
+                              xa[] = "-EXECABORT Transaction discarded because of: " NODE_ERR_NOT_LEADER " ";
+            size_t rl = r->via.bin.size;
+            const char *rp = r->via.bin.ptr;
+            if ((rl >= sizeof(nl) - 1 && memcmp(rp, nl, sizeof(nl) - 1) == 0) ||
+                (rl >= sizeof(xa) - 1 && memcmp(rp, xa, sizeof(xa) - 1) == 0)) {
+                /* It went to a node that no longer leads, which ran none of
+                 * it: an earlier send may have been applied elsewhere, so
+                 * this is no answer; it goes again to the next leader. */
+                c->fwd_open--;
+                c->fwd_refused_by = from;
+                c->fwd_state = FWD_RETRY;
+            } else {
+                fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
+            }
+        }
     } else if (kind >= CL_HEALTH && kind <= CL_RELAY) {
         on_cluster_msg(n, from, a);
     } else if (kind == KV_CLOSE && a->via.array.size == 2) {

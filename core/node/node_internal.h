@@ -29,6 +29,9 @@ struct node_conn {
     bool fwd_blocking;      /* the forwarded command may block: no timeout */
     bool fwd_failover;      /* it is CLUSTER FAILOVER: a leader change does not end it */
     rf_id fwd_to;           /* the leader it went to: only its reply counts */
+    uint32_t fwd_open;      /* times it went out and was not refused: each
+                             * may have been applied */
+    rf_id fwd_refused_by;   /* the last node that said it does not lead */
     kbuf fwd_req;           /* the request's bytes, to send again to a new leader */
     uint64_t fwd_local_seq; /* its request number, when this node became the
                              * leader before the reply came: it runs here

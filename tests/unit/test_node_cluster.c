@@ -48,6 +48,8 @@ typedef struct world {
     bool joiner[NMAX]; /* boots with no membership (a wiped disk, --join) */
     bool drop_reply[NMAX][NMAX]; /* forwarded commands' replies are lost */
     bool kv_count;               /* count forwarded requests (kv_sent) */
+    uint64_t cut_at;             /* cut cut_node off once it applied this */
+    int cut_node;
     int kv_sent;
 } world;
 
@@ -194,6 +196,11 @@ static void settle(void)
                 step(i, &(node_event){.type = EV_SNAPSHOT_SAVED});
                 did = true;
             }
+        }
+        if (W.cut_at && node_raft(&W.n[W.cut_node])->applied >= W.cut_at) {
+            for (int i = 0; i < NMAX; i++)
+                W.cut[W.cut_node][i] = W.cut[i][W.cut_node] = true;
+            W.cut_at = 0;
         }
         if (W.nq) {
             pmsg m = W.q[0];
@@ -883,4 +890,34 @@ Test(node_cluster, a_retried_pipeline_runs_each_command_once)
     cr_assert_eq(wait_leader(), g);
     cr_assert_str_eq(cmd(g, "*2\r\n$3\r\nGET\r\n$1\r\nc\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n"),
                      "$1\r\n2\r\n$1\r\nx\r\n", "a retried command ran twice");
+}
+
+/* A BLPOP whose serving pop was proposed but not committed when its leader
+ * lost office: the pop may still be applied under the next leader, so the
+ * client must not hear "timed out" (nil), even past its deadline. */
+Test(node_cluster, a_serve_in_flight_at_deposition_is_unknown_not_a_timeout)
+{
+    start_all();
+    int l = wait_leader();
+    conn_id c = send_only(l, "*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$3\r\n0.1\r\n");
+    cr_assert_eq(node_output(&W.n[l], c)->len, 0, "BLPOP answered at once");
+    /* The push commits; the leader is cut off the moment it applies it, so
+     * the pop that serves the BLPOP is proposed but never commits here. */
+    const char *push = "*3\r\n$5\r\nRPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n";
+    const char *rej;
+    conn_id p = node_client_open(&W.n[l], W.now, "127.0.0.1:5002", "127.0.0.1:6379", -1, &rej);
+    size_t avail;
+    memcpy(node_read_buffer(&W.n[l], p, strlen(push), &avail), push, strlen(push));
+    step(l, &(node_event){.type = EV_CLIENT_DATA, .conn = p, .nread = strlen(push)});
+    W.cut_node = l;
+    W.cut_at = rf_last_index(node_raft(&W.n[l]));
+    settle();
+    cr_assert_eq(W.cut_at, 0, "the push was never applied");
+    cr_assert_eq(node_output(&W.n[l], c)->len, 0, "served at once");
+    advance(400); /* past the BLPOP's deadline; check-quorum deposes the leader */
+    cr_assert_neq(node_raft(&W.n[l])->role, RF_LEADER);
+    kbuf *o = node_output(&W.n[l], c);
+    cr_assert(o->len > 0, "the client still waits");
+    cr_assert(o->data[0] == '-', "a definite reply for a pop of unknown fate: %.*s", (int)o->len,
+              o->data);
 }
