@@ -12,6 +12,7 @@
 #include "sim/client.h"
 #include "sim/appendcheck.h"
 #include "sim/lincheck.h"
+#include "sim/queuecheck.h"
 
 
 typedef struct gent {
@@ -387,6 +388,53 @@ void scheck_node_started(sim_world *w, sim_node *sn)
  * is not a failure; the budget keeps a seed's time bounded. */
 #define LC_STEPS 2000000
 
+/* A queue key: sim/queuecheck.h, against the list read at the end. */
+static void check_queue(sim_world *w, int k)
+{
+    const sim_history *h = sclient_history(w);
+    qc_op *ops = malloc((h->n ? h->n : 1) * sizeof(*ops));
+    if (ops == NULL)
+        abort();
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const sim_hop *o = &h->h[i];
+        if (o->key != (uint32_t)k || o->q == HQ_NONE)
+            continue;
+        bool ok = o->state == HOP_OK;
+        qc_op *q = &ops[n++];
+        *q = (qc_op){
+            .id = o->id,
+            .client = o->client,
+            .kind = o->q == HQ_RPUSH ? QC_PUSH : o->q == HQ_BLPOP ? QC_BPOP : QC_POP,
+            .state = ok ? QC_OK : o->state == HOP_FAIL ? QC_FAILED : QC_UNKNOWN,
+            .call = o->call,
+            .ret = o->ret,
+        };
+        if (o->q == HQ_RPUSH) {
+            q->tok = o->arg;
+            q->toklen = o->arglen;
+        } else if (ok && !o->nil) {
+            q->tok = o->val;
+            q->toklen = o->vallen;
+        }
+    }
+    const qc_tok *fin = NULL;
+    size_t nfin = 0;
+    bool known = sclient_queue_final(w, k, &fin, &nfin);
+    qc_result res;
+    qc_check(ops, n, fin, nfin, known, &res);
+    char kn[16];
+    sclient_key_name(w, k, kn, sizeof(kn));
+    sim_trace(w,
+              "queuecheck %s: %zu ops, %zu pushes acknowledged, %zu pops returned an element, %zu "
+              "found it empty, %zu unknown, %zu left%s, %zu taken by pops of unknown outcome: %s",
+              kn, n, res.pushes, res.pops, res.empty, res.unknown_pops, res.remaining,
+              known ? "" : " (not read)", res.unaccounted, res.violation ? "VIOLATION" : "ok");
+    if (res.violation)
+        sim_fail(w, SIM_LINEARIZABILITY, "queue %s is not a queue (%zu ops): %s", kn, n, res.why);
+    free(ops);
+}
+
 uint64_t scheck_history(sim_world *w)
 {
     const sim_history *h = sclient_history(w);
@@ -396,6 +444,10 @@ uint64_t scheck_history(sim_world *w)
         abort();
     uint64_t gave_up = 0;
     for (int k = 0; k < nkeys && w->fail == SIM_OK; k++) {
+        if (sclient_key_is_queue(w, k)) {
+            check_queue(w, k);
+            continue;
+        }
         size_t n = 0;
         for (size_t i = 0; i < h->n; i++) {
             const sim_hop *o = &h->h[i];

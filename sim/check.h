@@ -41,7 +41,8 @@
  *     index.
  *
  * At the end, per key: linearizability of the clients' history
- * (sim/lincheck.h), leaving out the operations that failed without effect.
+ * (sim/lincheck.h), leaving out the operations that failed without effect;
+ * for a queue key, its pops, pushes and final list (sim/queuecheck.h).
  *
  * A violation is reported through sim_fail (SIM_SAFETY or
  * SIM_LINEARIZABILITY) with the indexes, terms and nodes involved. */

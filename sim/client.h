@@ -19,6 +19,15 @@
  * array gives each op's result, and the op is split into one history entry
  * per key with the transaction's times).
  *
+ * On half of the seeds (sim_profile.queues) a few queue keys (q0, ...)
+ * join them: RPUSH of a unique token ("c3.17"), LPOP and BLPOP with a
+ * short timeout (LPOP inside a MULTI, where nothing blocks). Their pops
+ * record the element they returned (or nil), and once every client has
+ * completed its operation after the heal, one client reads each queue
+ * whole (LRANGE q 0 -1, through the leader, retrying until it is
+ * answered): the final list sim/queuecheck.h needs. Seeds without queue
+ * keys draw exactly what they drew before queues existed.
+ *
  * Requests and replies cross a reliable, ordered link with a small delay:
  * clients sit next to the node they talk to; the faults are between nodes.
  * After the heal every client must complete one operation (retrying until
@@ -31,16 +40,22 @@
 #include <stdint.h>
 
 #include "sim/lincheck.h"
+#include "sim/queuecheck.h"
 #include "sim/world.h"
 
 enum { HOP_PENDING = 0, HOP_OK, HOP_FAIL, HOP_UNKNOWN };
+
+/* An operation on a queue key (sim_hop.q); 0 for the others. */
+enum { HQ_NONE = 0, HQ_RPUSH, HQ_LPOP, HQ_BLPOP };
 
 /* One operation on one key, as the checker sees it. */
 typedef struct sim_hop {
     uint64_t id;
     uint32_t client;
     uint32_t key;
-    lc_kind kind;
+    lc_kind kind;  /* not a queue op */
+    uint8_t q;     /* a queue op (HQ_*): arg is RPUSH's token; val, nil what
+                      a pop returned */
     uint8_t state;
     bool err, nil;
     char *arg;
@@ -69,6 +84,7 @@ typedef struct sim_client {
     uint64_t wake_gen;
     bool stopped;      /* done: the heal phase saw it complete an op */
     uint64_t seq;      /* operations issued, for unique tokens */
+    bool final;        /* reading the queues whole, after every client is done */
 } sim_client;
 
 /* History of the whole run (the world's). */
@@ -102,7 +118,14 @@ void sclient_describe_pending(const sim_world *w, char *out, size_t cap);
 
 /* The history and the keys. */
 const sim_history *sclient_history(const sim_world *w);
+/* Every key: the string keys (registers, counters, appends) first, then
+ * the queues. */
 int sclient_nkeys(const sim_world *w);
+bool sclient_key_is_queue(const sim_world *w, int key);
+/* A queue's final list (LRANGE q 0 -1 after the heal), head first: the
+ * elements at (*elems)[0..*n), owned by the clients. False when it was not
+ * read (the run ended before). */
+bool sclient_queue_final(const sim_world *w, int key, const qc_tok **elems, size_t *n);
 void sclient_key_name(const sim_world *w, int key, char *out, size_t cap);
 void sclient_counts(const sim_world *w, uint64_t *ok, uint64_t *fail, uint64_t *unknown);
 

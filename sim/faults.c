@@ -88,6 +88,19 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     /* Followers forward to the leader on half of the seeds (picked from
      * the seed, not the PRNG, so the other draws stay as they were). */
     p->forward = ((w->o.seed * 0x9e3779b97f4a7c15ULL) >> 63) != 0;
+    /* Queue keys on half of the seeds, and their mix: from the seed too,
+     * and the workload of a seed without them draws what it always did. */
+    uint64_t q = w->o.seed ^ 0x71756575652d6b65ULL; /* splitmix64's finaliser */
+    q = (q ^ (q >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    q = (q ^ (q >> 27)) * 0x94d049bb133111ebULL;
+    q ^= q >> 31;
+    p->queues = (q & 1) ? 1 + (int)((q >> 1) % 3) : 0;
+    p->queue_ppm = 150000 + (uint32_t)((q >> 8) % 250001);    /* 15..40% */
+    p->push_ppm = 350000 + (uint32_t)((q >> 24) % 300001);    /* 35..65% */
+    p->blpop_ppm = 200000 + (uint32_t)((q >> 40) % 600001);   /* 20..80% */
+    p->blpop_ms_max = 100 + (int64_t)((q >> 58) % 10) * 100;  /* 100..1000 ms */
+    if (p->blpop_ms_max > p->timeout_us / 2000)
+        p->blpop_ms_max = p->timeout_us / 2000; /* well within the client's patience */
 
     /* Membership and the operator. */
     bool cluster = w->o.nodes > 1;
@@ -203,6 +216,9 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
         ADD(" every=%" PRId64 "..%" PRId64 "ms hold=%" PRId64 "..%" PRId64 "ms)", p->nem_ms_min,
             p->nem_ms_max, p->hold_ms_min, p->hold_ms_max);
     }
+    if (p->queues)
+        ADD(" queues=%d(ops=%.0f%% push=%.0f%% blpop=%.0f%% blpop_timeout<=%" PRId64 "ms)",
+            p->queues, PCT(p->queue_ppm), PCT(p->push_ppm), PCT(p->blpop_ppm), p->blpop_ms_max);
 #undef ADD
 }
 

@@ -85,21 +85,34 @@ static long parse_one(const char *buf, size_t len, sreply_elem *e, int64_t *arra
     return -1;
 }
 
-long sreply_parse(const char *buf, size_t len, sreply *out)
+long sreply_parse_into(const char *buf, size_t len, sreply *out, sreply_elem *elems, size_t cap)
 {
     memset(out, 0, sizeof(*out));
     int64_t n = -1;
     long took = parse_one(buf, len, &out->v, &n);
     if (took <= 0 || out->v.type != SR_ARRAY)
         return took;
-    if (n > SREPLY_MAX_ELEMS)
-        return -1;
     for (int64_t i = 0; i < n; i++) {
-        long t = parse_one(buf + took, len - (size_t)took, &out->elems[i], NULL);
+        sreply_elem spare;
+        sreply_elem *e = (uint64_t)i < cap ? &elems[i] : &spare;
+        long t = parse_one(buf + took, len - (size_t)took, e, NULL);
         if (t <= 0)
             return t;
         took += t;
     }
     out->nelems = (uint32_t)n;
     return took;
+}
+
+long sreply_parse(const char *buf, size_t len, sreply *out)
+{
+    int64_t n = -1;
+    sreply_elem head;
+    /* The array's length first: more elements than out->elems holds is
+     * not a reply this parser takes. */
+    long took = parse_one(buf, len, &head, &n);
+    if (took > 0 && head.type == SR_ARRAY && n > SREPLY_MAX_ELEMS)
+        return -1;
+    /* (sreply_parse_into clears *out before it fills out->elems) */
+    return sreply_parse_into(buf, len, out, out->elems, SREPLY_MAX_ELEMS);
 }

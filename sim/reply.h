@@ -39,4 +39,10 @@ typedef struct sreply {
  * takes (nested arrays, more than SREPLY_MAX_ELEMS elements, bad syntax). */
 long sreply_parse(const char *buf, size_t len, sreply *out);
 
+/* The same for a reply that may be a long array (LRANGE's): its elements
+ * go to elems[0..cap) rather than out->elems; out->nelems is the array's
+ * length even when it is more than cap (the elements past cap are parsed
+ * and not kept). */
+long sreply_parse_into(const char *buf, size_t len, sreply *out, sreply_elem *elems, size_t cap);
+
 #endif

@@ -102,6 +102,12 @@ typedef struct sim_profile {
     uint32_t hot_crash_ppm;  /* a node whose term changed crashes soon after */
     bool lease_reads;        /* cluster: reads under the leader's lease */
     bool forward;            /* cluster: followers forward to the leader */
+    /* Queue keys (sim/client.c), on half of the seeds: RPUSH, LPOP, BLPOP. */
+    int queues;              /* how many (q0, ...), 0: none */
+    uint32_t queue_ppm;      /* an op is on a queue */
+    uint32_t push_ppm;       /* a queue op is an RPUSH (else a pop) */
+    uint32_t blpop_ppm;      /* a pop is a BLPOP (else an LPOP) */
+    int64_t blpop_ms_max;    /* BLPOP's timeout: 100 ms up to this */
     /* Membership (the operator, sim/faults.c). */
     bool member;             /* churn on */
     int64_t oper_ms_min, oper_ms_max; /* between operator ticks */
