@@ -1369,6 +1369,14 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
     if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > CL_RELAY ||
         (p[1] > KV_CLOSE && p[1] < CL_HEALTH))
         return 0;
+    /* msgpack-c allocates what each array claims before reading it: the
+     * bytes are checked first, so nothing a peer declares allocates more
+     * than its message's size allows. */
+    mp_reader chk;
+    mpr_init(&chk, data, len);
+    mpr_skip(&chk, 8);
+    if (chk.err || chk.p != chk.end)
+        return 1;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -2185,7 +2193,8 @@ const kbuf *node_cluster_session_seen(node *n, const node_session *s, uint64_t i
         if (r->reps[i].k == kk) {
             if (!r->reps[i].kept)
                 return &seen_big;
-            k->seen_view = (kbuf){.data = r->replies.data + r->reps[i].off,
+            k->seen_view = (kbuf){.data = r->reps[i].len ? r->replies.data + r->reps[i].off
+                                                         : (char *)"",
                                   .len = r->reps[i].len, .cap = 0};
             return &k->seen_view;
         }
@@ -2233,7 +2242,7 @@ void node_cluster_encode_sessions(const node *n, kbuf *out)
             msgpack_pack_array(&pk, 2);
             msgpack_pack_uint64(&pk, r->reps[j].k);
             if (r->reps[j].kept)
-                msgpack_pack_bin_with_body(&pk, r->replies.data + r->reps[j].off,
+                msgpack_pack_bin_with_body(&pk, r->reps[j].len ? r->replies.data + r->reps[j].off : "",
                                            r->reps[j].len);
             else
                 msgpack_pack_nil(&pk);

@@ -263,7 +263,8 @@ bool node_log_apply(node *n, const char *payload, size_t len, uint64_t index, ui
         /* A transaction replayed without its client runs only its writes:
          * its reply here is not the one its client got, so none is kept. */
         if (ok && ss)
-            node_cluster_session_done(n, ss, out->data + reply_from, out->len - reply_from,
+            node_cluster_session_done(n, ss, out->len > reply_from ? out->data + reply_from : "",
+                                      out->len - reply_from,
                                       !(exec && c == NULL), index);
         kbuf_clear(&l->scratch);
         if (!ok)

@@ -1167,18 +1167,33 @@ static void on_snapshot(rf_core *r, const rf_msg *m)
         send_gated(r, &resp, r->commit);
         return;
     }
+    /* A snapshot's last entry is of a term no later than the leader's, and
+     * not 0 (what the log would refuse to mark is refused here). */
+    if (m->snap_term == 0 || m->snap_term > m->term || m->snap_index == 0) {
+        resp.reject = true;
+        send_gated(r, &resp, 0);
+        return;
+    }
     if (m->offset == 0) {
         r->rx_len = 0;
         r->rx_index = m->snap_index;
         r->rx_term = m->snap_term;
     }
-    if (m->snap_index != r->rx_index || m->offset != r->rx_len || m->offset + m->len > m->total) {
+    if (m->snap_index != r->rx_index || m->offset != r->rx_len || m->offset + m->len > m->total ||
+        m->offset + m->len < m->offset) {
         resp.offset = r->rx_index == m->snap_index ? r->rx_len : 0;
         send_gated(r, &resp, 0);
         return;
     }
     if (r->rx_len + m->len > r->rx_cap) {
-        r->rx_cap = m->total > r->rx_len + m->len ? m->total : r->rx_len + m->len;
+        /* Grown with what arrives (doubling), never to the total a message
+         * claims: a peer's number alone allocates nothing. */
+        uint64_t want = r->rx_len + m->len, cap = r->rx_cap ? r->rx_cap : 4096;
+        while (cap < want)
+            cap *= 2;
+        if (cap > m->total)
+            cap = m->total > want ? m->total : want;
+        r->rx_cap = cap;
         r->rx_snap = xrealloc(r->rx_snap, r->rx_cap);
     }
     if (m->len)

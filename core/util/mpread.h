@@ -173,4 +173,62 @@ static inline bool mpr_is_array(const mp_reader *r)
     return (t >= 0x90 && t <= 0x9f) || t == 0xdc || t == 0xdd;
 }
 
+/* Skips one value of any type, checking that every count and length fits
+ * in the bytes left (so a decoder that allocates per declared element,
+ * such as msgpack-c's, allocates at most in proportion to the bytes) and
+ * nesting no deeper than depth. */
+static inline void mpr_skip(mp_reader *r, int depth)
+{
+    uint64_t t = mpr_take(r, 1);
+    uint64_t n = 0, items = 0, bytes = 0;
+    if (r->err)
+        return;
+    if (depth <= 0) {
+        mpr_fail(r, "nested too deep");
+        return;
+    }
+    if (t < 0x80 || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return;                                    /* fixint, nil, bool */
+    if (t >= 0x80 && t <= 0x8f)
+        items = 2 * (t & 0x0f);                    /* fixmap */
+    else if (t >= 0x90 && t <= 0x9f)
+        items = t & 0x0f;                          /* fixarray */
+    else if (t >= 0xa0 && t <= 0xbf)
+        bytes = t & 0x1f;                          /* fixstr */
+    else
+        switch (t) {
+        case 0xc4: case 0xd9: bytes = mpr_take(r, 1); break;
+        case 0xc5: case 0xda: bytes = mpr_take(r, 2); break;
+        case 0xc6: case 0xdb: bytes = mpr_take(r, 4); break;
+        case 0xc7: bytes = mpr_take(r, 1) + 1; break; /* ext 8: type + data */
+        case 0xc8: bytes = mpr_take(r, 2) + 1; break;
+        case 0xc9: bytes = mpr_take(r, 4) + 1; break;
+        case 0xca: bytes = 4; break;
+        case 0xcb: bytes = 8; break;
+        case 0xcc: case 0xd0: bytes = 1; break;
+        case 0xcd: case 0xd1: bytes = 2; break;
+        case 0xce: case 0xd2: bytes = 4; break;
+        case 0xcf: case 0xd3: bytes = 8; break;
+        case 0xd4: bytes = 2; break;
+        case 0xd5: bytes = 3; break;
+        case 0xd6: bytes = 5; break;
+        case 0xd7: bytes = 9; break;
+        case 0xd8: bytes = 17; break;
+        case 0xdc: items = mpr_take(r, 2); break;
+        case 0xdd: items = mpr_take(r, 4); break;
+        case 0xde: items = 2 * mpr_take(r, 2); break;
+        case 0xdf: items = 2 * mpr_take(r, 4); break;
+        default: mpr_fail(r, "bad type"); return;
+        }
+    if (r->err)
+        return;
+    if (bytes > mpr_left(r) || items > mpr_left(r)) {
+        mpr_fail(r, "beyond the end");
+        return;
+    }
+    r->p += bytes;
+    for (n = 0; n < items && !r->err; n++)
+        mpr_skip(r, depth - 1);
+}
+
 #endif
