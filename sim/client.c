@@ -825,6 +825,11 @@ static int64_t link_at(sim_world *w, sim_client *c)
     return at;
 }
 
+bool sclient_owns(sim_world *w, sim_node *sn, conn_id conn)
+{
+    return client_on(w, sn, conn) != NULL;
+}
+
 void sclient_output(sim_world *w, sim_node *sn, conn_id conn, const char *data, size_t len)
 {
     sim_client *c = client_on(w, sn, conn);

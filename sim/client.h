@@ -102,6 +102,8 @@ void sclient_reply(sim_world *w, const sim_event *ev);
 void sclient_closed(sim_world *w, const sim_event *ev);
 
 /* From a node's actions: output for conn, or its close. */
+/* conn is one of the simulated clients' connections (not a proxy). */
+bool sclient_owns(sim_world *w, sim_node *sn, conn_id conn);
 void sclient_output(sim_world *w, sim_node *sn, conn_id conn, const char *data, size_t len);
 void sclient_server_close(sim_world *w, sim_node *sn, conn_id conn);
 /* The GET in flight on conn, if that is what its client waits for (a

@@ -270,7 +270,10 @@ static void process_actions(sim_world *w, sim_node *sn)
             case ACT_SEND:
             case ACT_CLOSE: {
                 kbuf *out = node_output(&sn->n, a[i].conn);
-                if (out && out->len && !(a[i].type == ACT_CLOSE && a[i].discard)) {
+                /* Only its clients' output: a leader's proxies (forwarded
+                 * requests) keep theirs until the node sends it back. */
+                if (out && out->len && !(a[i].type == ACT_CLOSE && a[i].discard) &&
+                    sclient_owns(w, sn, a[i].conn)) {
                     size_t len = out->len;
                     int64_t call;
                     /* A GET's answer ('$': a value or nil) is a read served. */
