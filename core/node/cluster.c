@@ -876,7 +876,10 @@ found:;
 enum { FWD_NONE = 0, FWD_NOLEADER, FWD_WAIT, FWD_DONE, FWD_RETRY };
 #define FWD_BATCH_MAX 64             /* commands in one forwarded request */
 #define FWD_BATCH_BYTES (256 * 1024) /* ... and about this many bytes of them */
-enum { KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103, CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112 };
+enum {
+    KV_REQ = 101, KV_REP = 102, KV_CLOSE = 103,
+    CL_HEALTH = 110, CL_JOIN = 111, CL_RELAY = 112, CL_LEAVE = 113,
+};
 
 static int leader_admin(node *n, int argc, const resp_slice *argv, resp_slice *out);
 
@@ -1366,7 +1369,7 @@ static void proxy_gc(node *n)
 static int on_kv(node *n, rf_id from, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > CL_RELAY ||
+    if (len < 2 || p[0] < 0x92 || p[0] > 0x9f || p[1] < KV_REQ || p[1] > CL_LEAVE ||
         (p[1] > KV_CLOSE && p[1] < CL_HEALTH))
         return 0;
     /* msgpack-c allocates what each array claims before reading it: the
@@ -1415,7 +1418,7 @@ static int on_kv(node *n, rf_id from, const void *data, size_t len)
                 fwd_finish(n, c, r->via.bin.ptr, r->via.bin.size);
             }
         }
-    } else if (kind >= CL_HEALTH && kind <= CL_RELAY) {
+    } else if (kind >= CL_HEALTH && kind <= CL_LEAVE) {
         on_cluster_msg(n, from, a);
     } else if (kind == KV_CLOSE && a->via.array.size == 2) {
         uint64_t origin;
@@ -1550,6 +1553,7 @@ bool node_cluster_start(node *n, wal_recovery *rc, const node_log_opts *o,
  *   [111, from, addr]                                             JOIN
  *   [112, from, addr]      a JOIN passed on to the leader by the member
  *                          the joining node reached
+ *   [113, from]            LEAVE: from asks the leader to remove it
  *   addr = [id, bus host, bus port, host, port, http port]
  * A node's word on itself replaces what others said; what it passes on of
  * other nodes only fills gaps, and only for members (or, on a node that is
@@ -1809,7 +1813,18 @@ static void on_cluster_msg(node *n, rf_id from, const msgpack_object *a)
 {
     node_addr ad;
     uint64_t sender;
-    if (a->via.array.size < 3 || !mp_u64(&a->via.array.ptr[1], &sender) || sender != from)
+    if (a->via.array.size < 2 || !mp_u64(&a->via.array.ptr[1], &sender) || sender != from)
+        return;
+    if (a->via.array.ptr[0].via.u64 == CL_LEAVE) {
+        node_cluster *k = n->log->cl;
+        if (a->via.array.size == 2 && leader(k) && is_member(k, from) && !k->in_handle &&
+            !n->log->failed) {
+            rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = RF_CONF_REMOVE, .conf_id = from};
+            step(n, &ev);
+        }
+        return;
+    }
+    if (a->via.array.size < 3)
         return;
     uint64_t kind = a->via.array.ptr[0].via.u64;
     if (kind == CL_JOIN || kind == CL_RELAY) {
@@ -2025,6 +2040,33 @@ static void cluster_command(void *ctx, cmd_ctx *x)
                 return;
             }
         reply_error(x, ERR_SYNTAX);
+    } else if (arg_is(sub, "leave")) {
+        /* This node asks to be removed: the leader does it (LEAVE on the
+         * cluster service), or it is the leader and does it itself. */
+        if (leader(k)) {
+            rf_event ev = {.type = RF_EV_CONF_CHANGE, .conf_op = RF_CONF_REMOVE,
+                           .conf_id = self_id(k)};
+            reply_rf_err(x, admin_step(n, &ev), self_id(k));
+            return;
+        }
+        if (!is_member(k, self_id(k))) {
+            reply_error(x, "this node is not a member of the cluster");
+            return;
+        }
+        if (k->raft.leader == 0 || n->log->failed) {
+            reply_error(x, ERR_NO_LEADER);
+            return;
+        }
+        kbuf_clear(&k->fwd_buf);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &k->fwd_buf, kbuf_write);
+        msgpack_pack_array(&pk, 2);
+        msgpack_pack_uint64(&pk, CL_LEAVE);
+        msgpack_pack_uint64(&pk, self_id(k));
+        size_t len = k->fwd_buf.len;
+        node_emit_data(n, ACT_PEER_SEND, k->raft.leader, keep_kbuf(k, &k->fwd_buf), len, 0, 0);
+        n->outbox[n->noutbox - 1].service = NODE_SVC_CLUSTER;
+        reply_simple(x, "OK");
     } else if (arg_is(sub, "forget")) {
         rf_id id;
         if (!parse_id(x, &argv[2], &id))

@@ -726,6 +726,12 @@ Test(node_cluster, cluster_commands_answer_in_redis_style)
     cr_assert(!node_cluster_join(&W.n[l], &jb), "a removed node asks to join again");
     kbuf_free(&jb);
     cr_assert_str_eq(cmd(g, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+    /* LEAVE: g asks the leader (f) to remove it, on the cluster service. */
+    cr_assert_str_eq(cmd(g, "*2\r\n$7\r\nCLUSTER\r\n$5\r\nLEAVE\r\n"), "+OK\r\n");
+    advance(50);
+    cr_assert_eq(node_raft(&W.n[f])->config.nvoters, 1);
+    cr_assert(!is_voter_at(f, g));
+    cr_assert_str_eq(cmd(f, "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"), ":1\r\n");
 }
 
 Test(node_cluster, stale_reads_are_served_by_any_node_even_without_a_leader)
