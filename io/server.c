@@ -136,17 +136,20 @@ static void on_bus_recv(void *ctx, uint64_t from, uint8_t service, const void *d
     process_actions(s);
 }
 
-/* HELLO-time messages of the cluster service: this node's HEALTH, and its
- * JOIN while it is not a member. */
-static void send_cluster_msgs(io_server *s, uint64_t peer)
+/* The cluster service's messages to these peers: this node's HEALTH, and
+ * its JOIN while it is not a member. Encoded once for them all. */
+static void send_cluster_msgs(io_server *s, const uint64_t *peers, size_t npeers)
 {
-    kbuf b = KBUF_INIT;
-    if (node_cluster_health(&s->n, &b))
-        bus_send(s->bus, peer, BUS_SVC_CLUSTER, b.data, b.len);
-    kbuf_clear(&b);
-    if (node_cluster_join(&s->n, &b))
-        bus_send(s->bus, peer, BUS_SVC_CLUSTER, b.data, b.len);
-    kbuf_free(&b);
+    kbuf h = KBUF_INIT, j = KBUF_INIT;
+    bool health = node_cluster_health(&s->n, &h), join = node_cluster_join(&s->n, &j);
+    for (size_t i = 0; i < npeers; i++) {
+        if (health)
+            bus_send(s->bus, peers[i], BUS_SVC_CLUSTER, h.data, h.len);
+        if (join)
+            bus_send(s->bus, peers[i], BUS_SVC_CLUSTER, j.data, j.len);
+    }
+    kbuf_free(&h);
+    kbuf_free(&j);
 }
 
 static void on_bus_peer(void *ctx, uint64_t peer, bool up)
@@ -156,7 +159,7 @@ static void on_bus_peer(void *ctx, uint64_t peer, bool up)
             "peer=%llu", (unsigned long long)peer);
     node_dir_link(&s->n, peer, up);
     if (up && !s->handles_closed)
-        send_cluster_msgs(s, peer);
+        send_cluster_msgs(s, &peer, 1);
 }
 
 /* The member directory (node.h) saved in the data directory, so that a
@@ -246,17 +249,13 @@ static void cluster_tick(io_server *s, int64_t now)
         return;
     s->last_health_ms = now;
     bus_peer_stats st[64];
-    size_t n = bus_stats(s->bus, st, 64);
-    bool any = false;
+    uint64_t up[64];
+    size_t n = bus_stats(s->bus, st, 64), nup = 0;
     for (size_t i = 0; i < n && i < 64; i++)
-        if (st[i].connected) {
-            any = true;
-            send_cluster_msgs(s, st[i].id);
-        }
-    kbuf b = KBUF_INIT;
-    bool joining = node_cluster_join(&s->n, &b);
-    kbuf_free(&b);
-    if (joining && !any && s->join_ip[0]) {
+        if (st[i].connected)
+            up[nup++] = st[i].id;
+    send_cluster_msgs(s, up, nup);
+    if (node_cluster_joining(&s->n) && nup == 0 && s->join_ip[0]) {
         int r = bus_dial_any(s->bus, s->join_ip, s->opts.join_port);
         if (r != 0)
             log_msg(LOG_WARNING, "cannot dial the node to join through", "addr=%s:%d error=\"%s\"",

@@ -99,18 +99,6 @@ static size_t hop_new(sim_world *w, sim_client *c, int key, lc_kind kind, uint8_
 
 static sim_hop *hop(sim_world *w, size_t i) { return &w->cl->hist.h[i]; }
 
-static const char *kind_name(lc_kind k)
-{
-    switch (k) {
-    case LC_SET: return "SET";
-    case LC_GET: return "GET";
-    case LC_INCR: return "INCR";
-    case LC_APPEND: return "APPEND";
-    case LC_DEL: return "DEL";
-    }
-    return "?";
-}
-
 static const char *hop_name(const sim_hop *h)
 {
     switch (h->q) {
@@ -118,7 +106,7 @@ static const char *hop_name(const sim_hop *h)
     case HQ_LPOP: return "LPOP";
     case HQ_BLPOP: return "BLPOP";
     }
-    return kind_name(h->kind);
+    return lc_kind_name(h->kind);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -250,7 +238,7 @@ static size_t gen_op(sim_world *w, sim_client *c, int t, kbuf *req)
         arglen = (size_t)snprintf(tok, sizeof(tok), "c%u.%llu,", c->id, (unsigned long long)c->seq);
         arg = tok;
     }
-    const char *argv[3] = {kind_name(kind), kname, arg};
+    const char *argv[3] = {lc_kind_name(kind), kname, arg};
     size_t lens[3] = {strlen(argv[0]), strlen(kname), arglen};
     put_cmd(req, arg ? 3 : 2, argv, lens);
     return hop_new(w, c, key, kind, HQ_NONE, arg, arglen);

@@ -996,7 +996,7 @@ static void wr_bytes(wr *w, const char *p, size_t len)
     wr_printf(w, "\"(%zu bytes)", len);
 }
 
-static const char *kind_name(lc_kind k)
+const char *lc_kind_name(lc_kind k)
 {
     switch (k) {
     case LC_SET: return "SET";
@@ -1011,7 +1011,7 @@ static const char *kind_name(lc_kind k)
 /* "op 7 APPEND "x" -> 3" */
 static void wr_op(wr *w, const lc_op *op)
 {
-    wr_printf(w, "op %" PRIu64 " %s", op->id, kind_name(op->kind));
+    wr_printf(w, "op %" PRIu64 " %s", op->id, lc_kind_name(op->kind));
     if (op->kind == LC_SET || op->kind == LC_APPEND) {
         wr_printf(w, " ");
         wr_bytes(w, op->arg, op->arglen);

@@ -52,6 +52,9 @@
 
 typedef enum lc_kind { LC_SET = 1, LC_GET, LC_INCR, LC_APPEND, LC_DEL } lc_kind;
 
+/* "SET", "GET", ... ("?" for anything else). */
+const char *lc_kind_name(lc_kind k);
+
 typedef struct lc_op {
     uint64_t id;     /* caller's id, reported back in the explanation */
     uint32_t client; /* which client issued it */

@@ -915,6 +915,15 @@ static void pack_args(msgpack_packer *pk, int argc, const resp_slice *argv)
         msgpack_pack_bin_with_body(pk, argv[i].ptr, argv[i].len);
 }
 
+/* Where a request's commands end (node_conn's fwd_ends, proxy_ends). */
+static uint64_t *ends_new(void)
+{
+    uint64_t *e = malloc(FWD_BATCH_MAX * sizeof(*e));
+    if (e == NULL)
+        abort();
+    return e;
+}
+
 /* A command pipelined behind the one being forwarded that can go in the
  * same request: one that also needs the leader, never blocks, and changes
  * nothing about the connection (MULTI, SELECT, ... run here, in order). */
@@ -971,6 +980,8 @@ static void send_request(node *n, node_conn *c, int argc, const resp_slice *argv
     msgpack_pack_uint64(&pk, c->fwd_id);
     msgpack_pack_uint64(&pk, c->id);
     msgpack_pack_uint64(&pk, (uint64_t)c->cl->db);
+    if (c->fwd_ends == NULL)
+        c->fwd_ends = ends_new();
     c->fwd_ends[0] = c->cur_end;
     c->fwd_nends = 1;
     /* Commands pipelined behind this one go with it (kind 3): one round
@@ -1170,9 +1181,8 @@ static void fwd_check(node *n, bool leader_changed)
 }
 
 /* A proxy still busy with a request: its reply is not sent yet. */
-static bool proxy_busy(node *n, node_conn *c)
+static bool proxy_busy(const node_conn *c)
 {
-    (void)n;
     return c->proxy_req || c->query.len || c->unapplied || c->read_state ||
            engine_client_blocked(c->cl);
 }
@@ -1186,7 +1196,7 @@ static node_conn *proxy_get(node *n, rf_id peer, uint64_t origin)
     node_cluster *k = n->log->cl;
     for (size_t i = 0; i < k->nproxies; i++) {
         node_conn *c = node_find_conn(n, k->proxies[i]);
-        if (c && c->proxy_peer == peer && c->proxy_origin == origin && !proxy_busy(n, c))
+        if (c && c->proxy_peer == peer && c->proxy_origin == origin && !proxy_busy(c))
             return c;
     }
     char addr[48];
@@ -1278,6 +1288,8 @@ static void on_kv_request(node *n, rf_id from, const msgpack_object *a)
         abort();
     size_t before = c->query.len;
     const msgpack_object *body = &a->via.array.ptr[5];
+    if (c->proxy_ends == NULL)
+        c->proxy_ends = ends_new();
     c->proxy_nends = 0;
     if (kind == 1) {
         int argc = mp_argv(body, argv, FWD_MAX_ARGS);
@@ -1735,13 +1747,19 @@ bool node_cluster_health(node *n, kbuf *out)
     return true;
 }
 
-bool node_cluster_join(node *n, kbuf *out)
+bool node_cluster_joining(const node *n)
 {
-    node_cluster *k = n->log ? n->log->cl : NULL;
+    const node_cluster *k = n->log ? n->log->cl : NULL;
     /* Only a node that knows no membership at all joins (a new one, or one
      * whose disk was wiped): one that was removed knows the membership it
      * is not in, and stays out. */
-    if (k == NULL || !k->started || k->raft.config.nvoters > 0)
+    return k && k->started && k->raft.config.nvoters == 0;
+}
+
+bool node_cluster_join(node *n, kbuf *out)
+{
+    node_cluster *k = n->log ? n->log->cl : NULL;
+    if (!node_cluster_joining(n))
         return false;
     int i = dir_find(k, self_id(k));
     if (i < 0)

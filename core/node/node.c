@@ -48,6 +48,8 @@ static void conn_free(node *n, node_conn *c)
         node_cluster_fwd_closed(n, c);
     kbuf_free(&c->fwd_reply);
     kbuf_free(&c->fwd_req);
+    free(c->fwd_ends);
+    free(c->proxy_ends);
     dict_unlink(&n->conns, (const char *)&c->id, sizeof(c->id));
     n->nconns--;
     engine_client_free(&n->eng, c->cl);
@@ -65,6 +67,8 @@ static void free_conn_cb(void *ctx, dict_node *d)
     resp_parser_free(&c->parser);
     kbuf_free(&c->fwd_reply);
     kbuf_free(&c->fwd_req);
+    free(c->fwd_ends);
+    free(c->proxy_ends);
     kbuf_free(&c->query);
     kbuf_free(&c->out);
     free(c);

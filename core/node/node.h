@@ -346,9 +346,9 @@ rf_err node_cluster_transfer(node *n, rf_id to, int64_t now_ms);
  * node_cluster_join), passes on what it knows of the other members, and
  * forgets nodes that left the membership. The driver seeds it (its own
  * entry, the founding peers, what it saved) and persists it when
- * node_dir_version changes. A node that is not a member (joining) sends
- * JOIN to the peers it reaches; the leader adds it as a learner and
- * promotes it once it caught up. */
+ * node_dir_version changes. A node that knows no membership (a new one, a
+ * wiped one) sends JOIN to the peers it reaches; the leader adds it as a
+ * learner and promotes it once it caught up. */
 #define NODE_HOST_MAX 64
 typedef struct node_addr {
     rf_id id;
@@ -371,10 +371,11 @@ uint64_t node_dir_version(const node *n);
 void node_dir_link(node *n, rf_id id, bool up);
 /* Messages for the driver to send on NODE_SVC_CLUSTER: a HEALTH (this
  * node's state and directory; to every connected peer now and then, and
- * to a peer as soon as it connects) and, while this node is not a member,
+ * to a peer as soon as it connects) and, while it knows no membership,
  * a JOIN (with its own addresses; to every peer it reaches). false: none
- * to send (not started, or a member already for JOIN). */
+ * to send (not started, or, for JOIN, it knows a membership). */
 bool node_cluster_health(node *n, kbuf *out);
 bool node_cluster_join(node *n, kbuf *out);
+bool node_cluster_joining(const node *n); /* it would send a JOIN */
 
 #endif

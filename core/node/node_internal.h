@@ -39,7 +39,7 @@ struct node_conn {
     /* A forwarded request carries up to FWD_BATCH_MAX pipelined commands:
      * where each ends in the connection's stream (in_total offsets), and
      * up to where the relayed replies already answered. */
-    uint64_t fwd_ends[64];
+    uint64_t *fwd_ends;     /* FWD_BATCH_MAX of them, allocated on first use */
     uint32_t fwd_nends;
     uint64_t fwd_skip_to;
     uint64_t fwd_id;
@@ -49,7 +49,8 @@ struct node_conn {
     rf_id proxy_peer;       /* 0: a real client */
     uint64_t proxy_origin, proxy_req;
     uint64_t proxy_sid;     /* the request's session origin (cluster.c) */
-    uint64_t proxy_ends[64]; /* where the request's commands end (in_total) */
+    uint64_t *proxy_ends;   /* where the request's commands end (in_total);
+                             * FWD_BATCH_MAX of them, allocated on first use */
     uint32_t proxy_nends;
     int64_t proxy_last_ms;
 };

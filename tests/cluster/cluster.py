@@ -41,7 +41,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from keelserver import (RespError, SKIP, encode, main, parse_value,  # noqa: E402,F401
+from keelserver import (RespConn, RespError, SKIP, encode, main, parse_value,  # noqa: E402,F401
                         skip_script, wait_until)
 
 READY = re.compile(rb"Ready to accept connections\W*(?:fields\W*)?port=(\d+)")
@@ -167,18 +167,17 @@ def in_netns(name):
 
 # -- a connection -------------------------------------------------------------
 
-class Conn:
-    """A RESP2 connection with whole-reply reads (like keelserver.RespConn),
-    made in a network namespace when asked."""
+class Conn(RespConn):
+    """keelserver.RespConn (whole-reply reads), made in a network namespace
+    when asked, with TCP_NODELAY; cmd() returns the parsed value."""
 
     def __init__(self, port, timeout=2.0, netns=None, host=HOST):
         with in_netns(netns):
             self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
-        # One receive buffer for the connection's life: recv(n) would
-        # allocate n bytes each call (slow under meson's MALLOC_PERTURB_).
-        self._chunk = bytearray(1 << 16)
+        self._rx = bytearray(1 << 16)
+        self._rxv = memoryview(self._rx)
 
     def close(self):
         try:
@@ -188,44 +187,6 @@ class Conn:
 
     def settimeout(self, t):
         self.sock.settimeout(t)
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _fill(self):
-        n = self.sock.recv_into(self._chunk)
-        if not n:
-            raise EOFError(bytes(self.buf))
-        self.buf += memoryview(self._chunk)[:n]
-
-    def _parse(self, pos):
-        while True:
-            end = self.buf.find(b"\r\n", pos)
-            if end >= 0:
-                break
-            self._fill()
-        t = self.buf[pos:pos + 1]
-        if t in (b"+", b"-", b":"):
-            return end + 2
-        n = int(self.buf[pos + 1:end])
-        if t == b"$":
-            if n < 0:
-                return end + 2
-            while len(self.buf) < end + 2 + n + 2:
-                self._fill()
-            return end + 2 + n + 2
-        if t == b"*":
-            p = end + 2
-            for _ in range(max(n, 0)):
-                p = self._parse(p)
-            return p
-        raise ValueError("bad reply %r" % bytes(self.buf[:200]))
-
-    def reply(self):
-        end = self._parse(0)
-        r = bytes(self.buf[:end])
-        del self.buf[:end]
-        return r
 
     def cmd(self, *args):
         self.send(encode(*args))
