@@ -1694,10 +1694,14 @@ static void pack_addr(msgpack_packer *pk, const node_addr *a)
 
 static bool mp_str(const msgpack_object *o, char *out, size_t cap)
 {
-    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap ||
-        memchr(o->via.str.ptr, '\0', o->via.str.size))
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap)
         return false;
-    memcpy(out, o->via.str.ptr, o->via.str.size);
+    /* An empty string's ptr may be NULL: neither memchr nor memcpy takes it. */
+    if (o->via.str.size > 0) {
+        if (memchr(o->via.str.ptr, '\0', o->via.str.size))
+            return false;
+        memcpy(out, o->via.str.ptr, o->via.str.size);
+    }
     out[o->via.str.size] = '\0';
     return true;
 }
