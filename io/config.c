@@ -128,6 +128,11 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         if (!parse_ll(argv[1], 0, INT_MAX, &v))
             return "argument couldn't be parsed into an integer";
         o->tcp_keepalive_s = (int)v;
+    } else if (!strcasecmp(name, "busy-poll-us")) {
+        WANT(1);
+        if (!parse_ll(argv[1], 0, 100000, &v))
+            return "argument must be between 0 and 100000 inclusive";
+        o->busy_poll_us = (int)v;
     } else if (!strcasecmp(name, "hz")) {
         WANT(1);
         if (!parse_ll(argv[1], 1, 500, &v))

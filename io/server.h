@@ -20,6 +20,7 @@ typedef struct io_server_opts {
     int tcp_backlog;
     int tcp_keepalive_s;  /* 0 = off */
     int hz;
+    int busy_poll_us;     /* poll this long after client input before sleeping; 0 = off */
     uint64_t seed;        /* 0 = from the OS */
     node_limits lim;
     const char *requirepass;

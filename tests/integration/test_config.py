@@ -123,6 +123,72 @@ class RuntimeConfigTest(unittest.TestCase):
             self.assertEqual(c.cmd(b"CONFIG", b"SET", b"appendonly", b"no"), b"+OK\r\n")
 
 
+def cpu_ticks(pid):
+    """The process's user plus system CPU time, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+class BusyPollTest(unittest.TestCase):
+    """busy-poll-us: after client input the loop polls instead of sleeping,
+    for that long, then sleeps again; never while the log is on. Observed
+    through the server's own CPU time: polling costs CPU, sleeping none.
+    The windows are measurements, not waits for an event."""
+
+    HZ = os.sysconf("SC_CLK_TCK")
+
+    def cpu_during(self, srv, seconds, before=None):
+        import time
+        t0 = cpu_ticks(srv.pid)
+        if before:
+            before()
+        time.sleep(seconds)
+        return (cpu_ticks(srv.pid) - t0) * 1000 // self.HZ  # ms
+
+    def test_config(self):
+        with KeelServer() as srv:
+            c = srv.conn()
+            self.assertEqual(c.cmd(b"CONFIG", b"GET", b"busy-poll-us"),
+                             b"*2\r\n$12\r\nbusy-poll-us\r\n$2\r\n50\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"SET", b"busy-poll-us", b"0"), b"+OK\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"GET", b"busy-poll-us"),
+                             b"*2\r\n$12\r\nbusy-poll-us\r\n$1\r\n0\r\n")
+            self.assertEqual(
+                c.cmd(b"CONFIG", b"SET", b"busy-poll-us", b"-1"),
+                b"-ERR CONFIG SET failed (possibly related to argument 'busy-poll-us') - "
+                b"argument must be between 0 and 100000 inclusive\r\n")
+        with KeelServer("--busy-poll-us", "7") as srv:
+            self.assertEqual(srv.conn().cmd(b"CONFIG", b"GET", b"busy-poll-us"),
+                             b"*2\r\n$12\r\nbusy-poll-us\r\n$1\r\n7\r\n")
+        out = BadConfigTest.start_fails(self, ["--busy-poll-us", "100001"])
+        self.assertIn("argument must be between 0 and 100000 inclusive", out)
+
+    def test_polls_after_input_then_sleeps(self):
+        # 100 ms of polling after each input: long enough to see in CPU time.
+        with KeelServer("--busy-poll-us", "100000") as srv:
+            c = srv.conn()
+            self.assertEqual(c.cmd(b"PING"), b"+PONG\r\n")
+            import time
+            time.sleep(0.3)  # let that PING's polling run out
+            # Idle: the loop sleeps (the 10 Hz tick costs next to nothing).
+            self.assertLess(self.cpu_during(srv, 0.5), 30)
+            # One PING: it polls about 100 ms (at least 30 on a busy machine).
+            used = self.cpu_during(srv, 0.6, lambda: c.cmd(b"PING"))
+            self.assertGreaterEqual(used, 30)
+            # ... and then sleeps again.
+            self.assertLess(self.cpu_during(srv, 0.5), 30)
+            # Off: input costs no polling.
+            self.assertEqual(c.cmd(b"CONFIG", b"SET", b"busy-poll-us", b"0"), b"+OK\r\n")
+            time.sleep(0.3)
+            self.assertLess(self.cpu_during(srv, 0.5, lambda: c.cmd(b"PING")), 30)
+            # With the write-ahead log on the loop never polls.
+            self.assertEqual(c.cmd(b"CONFIG", b"SET", b"busy-poll-us", b"100000"), b"+OK\r\n")
+            self.assertEqual(c.cmd(b"CONFIG", b"SET", b"appendonly", b"yes"), b"+OK\r\n")
+            time.sleep(0.3)
+            self.assertLess(self.cpu_during(srv, 0.5, lambda: c.cmd(b"SET", b"k", b"v")), 30)
+
+
 class RuntimeBehaviourTest(unittest.TestCase):
     def test_json_log_lines(self):
         import json
