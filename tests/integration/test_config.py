@@ -4,6 +4,7 @@ override the file."""
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
 from keelserver import KeelServer, main, server_binary
@@ -139,7 +140,6 @@ class BusyPollTest(unittest.TestCase):
     HZ = os.sysconf("SC_CLK_TCK")
 
     def cpu_during(self, srv, seconds, before=None):
-        import time
         t0 = cpu_ticks(srv.pid)
         if before:
             before()
@@ -169,7 +169,6 @@ class BusyPollTest(unittest.TestCase):
         with KeelServer("--busy-poll-us", "100000") as srv:
             c = srv.conn()
             self.assertEqual(c.cmd(b"PING"), b"+PONG\r\n")
-            import time
             time.sleep(0.3)  # let that PING's polling run out
             # Idle: the loop sleeps (the 10 Hz tick costs next to nothing).
             self.assertLess(self.cpu_during(srv, 0.5), 30)
