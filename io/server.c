@@ -66,7 +66,6 @@ struct io_server {
      * instead of sleeping, so a client's next request finds it awake. */
     uv_idle_t busy_poll;
     uint64_t busy_until; /* uv_hrtime() */
-    bool busy_polling;
     bool in_read;
     conn_id *to_flush;
     size_t nto_flush, capto_flush;
@@ -736,10 +735,8 @@ static uint64_t heap_used(void);
 static void on_busy_poll(uv_idle_t *h)
 {
     io_server *s = h->data;
-    if (uv_hrtime() >= s->busy_until) {
+    if (uv_hrtime() >= s->busy_until)
         uv_idle_stop(h);
-        s->busy_polling = false;
-    }
 }
 
 /* Client input came: poll on for busy-poll-us. Not with the write-ahead
@@ -751,10 +748,7 @@ static void busy_poll_extend(io_server *s)
     if (s->rt.busy_poll_us <= 0 || s->handles_closed || node_log_enabled(&s->n) || cluster_mode(s))
         return;
     s->busy_until = uv_hrtime() + (uint64_t)s->rt.busy_poll_us * 1000u;
-    if (!s->busy_polling) {
-        s->busy_polling = true;
-        uv_idle_start(&s->busy_poll, on_busy_poll);
-    }
+    uv_idle_start(&s->busy_poll, on_busy_poll); /* nothing if already started */
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -1388,7 +1382,6 @@ static void begin_shutdown(io_server *s)
         uv_timer_stop(&s->deadline);
         uv_check_stop(&s->flush_check);
         uv_idle_stop(&s->busy_poll);
-        s->busy_polling = false;
         uv_walk(&s->loop, close_walk, NULL);
     }
 }

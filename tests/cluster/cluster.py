@@ -1061,6 +1061,43 @@ class ClusterTestCase(unittest.TestCase):
                 fn()
             log("%s took %.1fs" % (self.id().split(".")[-1], time.monotonic() - t0))
 
+    def write(self, c, key, value, among, timeout=15.0):
+        """SET through the nodes of `among`, in turn, until one
+        acknowledges it. An unknown outcome stays in the history: the later
+        SET wins anyway only if it is acknowledged after it."""
+        deadline = time.monotonic() + timeout
+        k = 0
+        while time.monotonic() < deadline:
+            cl = Client(c, among[k % len(among)])
+            k += 1
+            try:
+                res, v = cl.op("SET", key, value)
+            except OSError:
+                res = "refused"
+            cl.drop()
+            if res == "ok":
+                return
+            time.sleep(0.05)
+        self.fail("SET %s %s was not acknowledged within %.0fs" % (key, value, timeout))
+
+    def settle_and_check(self, c, load):
+        """Stops the load, waits for every node to hold the same state,
+        reads every key through every node (recorded) and checks the
+        final values against the acknowledged writes and the whole
+        history for linearizability. Returns the final value of each key.
+        (Stopping a load twice is harmless.)"""
+        load.stop()
+        state = c.wait_converged()
+        vals = final_reads(c, load_keys(load))
+        for key, by_node in sorted(vals.items()):
+            self.assertEqual(sorted(by_node), c.ids, "%s: no answer from some node" % key)
+            self.assertEqual(len(set(by_node.values())), 1, "%s: nodes disagree: %r" % (key, by_node))
+        log("converged at commit index %d, digest %s" % (state["commit_index"], state["digest"]))
+        final = {k: next(iter(v.values())) for k, v in vals.items()}
+        log("final: " + check_no_loss(self, load, final))
+        self.assert_linearizable(c)
+        return final
+
     def assert_linearizable(self, c, name="history"):
         path = os.path.join(c.root, name + ".txt")
         rc, out = c.history.check(path)

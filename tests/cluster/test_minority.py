@@ -18,8 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import (ClusterTestCase, Load, check_no_loss, final_reads, load_keys,  # noqa: E402
-                     log, main)
+from cluster import ClusterTestCase, Load, log, main  # noqa: E402
 
 ROUNDS = int(os.environ.get("KEEL_CLUSTER_ROUNDS", "6"))
 SNAPSHOT_ENTRIES = 300
@@ -56,15 +55,7 @@ class MinorityTest(ClusterTestCase):
                 "both back and caught up %.2fs after the kill"
                 % (r, victims, l, via, acked - t0, time.monotonic() - t0))
             load.wait_acks(100)
-        load.stop()
-        state = c.wait_converged()
-        vals = final_reads(c, load_keys(load))
-        for key, by_node in sorted(vals.items()):
-            self.assertEqual(sorted(by_node), c.ids, "%s: no answer from some node" % key)
-            self.assertEqual(len(set(by_node.values())), 1, "%s: nodes disagree: %r" % (key, by_node))
-        log("converged at commit index %d, digest %s" % (state["commit_index"], state["digest"]))
-        log("final: " + check_no_loss(self, load, {k: next(iter(v.values())) for k, v in vals.items()}))
-        self.assert_linearizable(c)
+        self.settle_and_check(c, load)
 
 
 if __name__ == "__main__":

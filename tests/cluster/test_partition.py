@@ -27,8 +27,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import (Client, ClusterTestCase, Load, NetLab, check_no_loss, final_reads,  # noqa: E402
-                     load_keys, log, main, skip_script, wait_until)
+from cluster import (Client, ClusterTestCase, Load, NetLab, log, main, skip_script,  # noqa: E402
+                     wait_until)
 
 SLACK = float(os.environ.get("KEEL_CLUSTER_FAILOVER_SLACK", "3"))
 
@@ -38,22 +38,6 @@ class PartitionTest(ClusterTestCase):
         lab = NetLab(range(1, n + 1))
         self.after_clusters(lab.close)  # once the nodes in it are gone
         return lab.setup()
-
-    def write(self, c, key, value, among, timeout=15.0):
-        deadline = time.monotonic() + timeout
-        k = 0
-        while time.monotonic() < deadline:
-            cl = Client(c, among[k % len(among)])
-            k += 1
-            try:
-                res, v = cl.op("SET", key, value)
-            except OSError:
-                res = "refused"
-            cl.drop()
-            if res == "ok":
-                return
-            time.sleep(0.05)
-        self.fail("SET %s %s was not acknowledged within %.0fs" % (key, value, timeout))
 
     def test_partitioned_leader(self):
         s = int(os.environ.get("KEEL_CLUSTER_SEED", random.randrange(1 << 30)))
@@ -135,15 +119,7 @@ class PartitionTest(ClusterTestCase):
         res, v = Client(c, l).op("GET", "pk")
         self.assertEqual((res, v), ("ok", b"new"))
         load.wait_acks(200)
-        load.stop()
-        state = c.wait_converged()
-        vals = final_reads(c, load_keys(load))
-        for key, by_node in sorted(vals.items()):
-            self.assertEqual(sorted(by_node), c.ids, "%s: no answer from some node" % key)
-            self.assertEqual(len(set(by_node.values())), 1, "%s: nodes disagree: %r" % (key, by_node))
-        log("converged at commit index %d" % state["commit_index"])
-        log("final: " + check_no_loss(self, load, {k: next(iter(v.values())) for k, v in vals.items()}))
-        self.assert_linearizable(c)
+        self.settle_and_check(c, load)
 
 
     def test_leader_and_a_follower_cut_off_from_the_majority(self):

@@ -25,25 +25,6 @@ PAUSE_TIMEOUTS = 4
 
 
 class PauseTest(ClusterTestCase):
-    def write(self, c, key, value, among, timeout=15.0):
-        """SET through the nodes of `among` until one acknowledges it."""
-        deadline = time.monotonic() + timeout
-        k = 0
-        while time.monotonic() < deadline:
-            cl = Client(c, among[k % len(among)])
-            k += 1
-            try:
-                res, v = cl.op("SET", key, value)
-            except OSError:
-                res = "refused"
-            cl.drop()
-            if res == "ok":
-                return
-            # An unknown outcome stays in the history: the later SET wins
-            # anyway only if it is acknowledged after it.
-            time.sleep(0.05)
-        self.fail("SET %s %s was not acknowledged within %.0fs" % (key, value, timeout))
-
     def test_a_paused_leader_never_serves_a_stale_read(self):
         s = int(os.environ.get("KEEL_CLUSTER_SEED", random.randrange(1 << 30)))
         log("seed %d" % s)
