@@ -901,14 +901,19 @@ static void snap_encode(void *ctx, kbuf *out)
 /* A snapshot at index is durable: the log before it can go. */
 static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
 {
-    node_snapshot_done(&s->n, index, term, s->log_bytes_at_fork, io_wall_ms());
+    bool whole = node_snapshot_done(&s->n, index, term, s->log_bytes_at_fork, io_wall_ms());
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
-    /* With the log off, this snapshot is newer than any log left there. */
-    int e = node_log_enabled(&s->n) ? 0 : persist_remove_segments(GROUP_DIR);
+    /* With the log off, this snapshot is newer than any log left there;
+     * with it on and the snapshot covering all of it (no write since), the
+     * segments hold nothing more and the next entry starts a new one. */
+    int e = !node_log_enabled(&s->n) || whole ? persist_remove_segments(GROUP_DIR) : 0;
     if (e)
         log_msg(LOG_WARNING, "could not remove a stale log", "error=\"%s\"", strerror(e));
+    else if (whole)
+        log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=all",
+                (unsigned long long)index);
     char err[256];
     int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
     if (gone < 0)

@@ -533,7 +533,13 @@ static void snap_save(sim_world *w, sim_node *sn, const sim_event *e)
         node_event ev = {.type = EV_SNAPSHOT_SAVED, .log_error = error};
         sim_node_step(w, sn, &ev);
     } else if (error == NULL) {
-        node_snapshot_done(&sn->n, e->x, e->y, sn->snap_log_bytes, sim_local_ms(sn, w->now));
+        /* As io/server.c: a snapshot of the whole log, nothing pending,
+         * leaves no segment worth keeping. */
+        if (node_snapshot_done(&sn->n, e->x, e->y, sn->snap_log_bytes, sim_local_ms(sn, w->now))) {
+            sim_trace(w, "n%d snapshot covers the whole log: %zu segments removed", sn->idx + 1,
+                      sn->disk.nfiles);
+            remove_first(sn, sn->disk.nfiles);
+        }
         after_step(w, sn);
     }
 }

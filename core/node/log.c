@@ -896,7 +896,7 @@ const char *node_snapshot_load(node *n, const void *buf, size_t len)
     return NULL;
 }
 
-void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
+bool node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
                         int64_t now_ms)
 {
     node_log *l = node_log_get(n);
@@ -907,6 +907,14 @@ void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_byt
     if (log_bytes > l->snap_bytes)
         l->snap_bytes = log_bytes;
     n->eng.lastsave_ms = now_ms;
-    if (l->st.enabled)
-        wal_writer_roll(&l->w);
+    if (!l->st.enabled)
+        return false;
+    wal_writer_roll(&l->w);
+    /* Every entry is in the snapshot and nothing is on its way to a segment
+     * (no batch out, none filling, the open segment closed): the next entry
+     * opens a new segment at index + 1, so the ones on disk hold nothing
+     * recovery needs. Single node only: a cluster's segments also keep its
+     * vote. */
+    return l->cl == NULL && !l->failed && !log_busy(l) && !l->w.open &&
+           l->batch[l->out ^ 1].buf.len == 0 && l->w.log.last <= l->snap_index;
 }

@@ -285,8 +285,10 @@ void node_snapshot_encode(node *n, kbuf *out, uint64_t *index, uint64_t *term);
 /* A snapshot covering up to index is durable (the driver may then delete
  * the segments before wal_first_needed(index)). log_bytes: the log's
  * `bytes` when the snapshot's state was taken (at the fork): what was
- * written since still counts towards the next automatic snapshot. */
-void node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
+ * written since still counts towards the next automatic snapshot. Returns
+ * true when the snapshot covers the whole log and no write is pending: the
+ * driver may then delete every segment (the next entry starts a new one). */
+bool node_snapshot_done(node *n, uint64_t index, uint64_t term, uint64_t log_bytes,
                         int64_t now_ms);
 
 /* ------------------------------------------------------------------------ */

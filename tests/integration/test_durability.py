@@ -756,6 +756,37 @@ class Durability(unittest.TestCase):
         self.assertEqual(dump_state(s.port), before)
         self.stop_clean(s)
 
+    @keel_only
+    def test_a_snapshot_of_the_whole_log_removes_its_segments(self):
+        """With no write after a snapshot's point, the snapshot holds all the
+        log: its segments go (not only those before the newest), and the
+        next write starts a new one right after it."""
+        s = self.server()
+        c = s.conn()
+        keys = self.write_keys(c, b"w", 300)
+        self.assertTrue(segments(self.data))
+        self.assertEqual(c.cmd("BGSAVE"), b"+Background saving started\r\n")
+        wait_until(lambda: info(c)["rdb_bgsave_in_progress"] == "0", 60, what="BGSAVE to finish")
+        i = info(c)
+        self.assertEqual(i["rdb_last_bgsave_status"], "ok", i)
+        self.assertEqual(segments(self.data), [], "segments left behind a snapshot of the whole log")
+        self.assertEqual(i["wal_segments"], "0", i)
+        snap_index = int(i["wal_snapshot_index"])
+        self.assertEqual(snap_index, int(i["wal_last_index"]), i)
+        keys.update(self.write_keys(c, b"after", 10))
+        segs = segments(self.data)
+        self.assertEqual(len(segs), 1, segs)
+        first = int(os.path.basename(segs[0])[21:41])
+        self.assertEqual(first, snap_index + 1, "the new segment does not follow the snapshot")
+        c.close()
+        s.crash()
+        s = self.server()
+        c = s.conn()
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        c.close()
+        self.stop_clean(s)
+
     # keel's files and fields ----------------------------------------------
 
     @keel_only

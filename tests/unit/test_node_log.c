@@ -649,3 +649,50 @@ Test(node_log, bytes_since_snapshot_count_from_the_snapshot_point)
     cr_assert_gt(after.bytes_since_snapshot, 0);
     rig_free(&r);
 }
+
+/* A snapshot that covers every entry, with no write on its way, leaves the
+ * segments nothing to hold: node_snapshot_done says so, and the next entry
+ * opens a new segment right after the snapshot, from which (with the
+ * snapshot) the state comes back. While a batch is out, or with entries
+ * after the snapshot's point, it says no. */
+Test(node_log, a_snapshot_of_the_whole_log_lets_every_segment_go)
+{
+    rig r;
+    rig_start(&r, 19);
+    conn_id a = open_conn(&r);
+    feed(&r, a, "SET k 1\r\n");
+    settle(&r);
+    node_log_info at;
+    node_log_get_info(&r.n, &at); /* a fork here */
+    feed(&r, a, "SET k 2\r\n");
+    cr_assert(r.out);
+    cr_assert(!node_snapshot_done(&r.n, at.applied_index, at.applied_term, at.bytes, now),
+              "a batch is out, and an entry after the snapshot");
+    settle(&r);
+    expect(&r, a, "+OK\r\n+OK\r\n");
+    cr_assert(!node_snapshot_done(&r.n, at.applied_index, at.applied_term, at.bytes, now),
+              "an entry after the snapshot");
+    kbuf snap = KBUF_INIT;
+    uint64_t index, term;
+    node_snapshot_encode(&r.n, &snap, &index, &term);
+    node_log_info all;
+    node_log_get_info(&r.n, &all);
+    cr_assert_eq(index, all.last_index);
+    cr_assert(node_snapshot_done(&r.n, index, term, all.bytes, now));
+    disk_free(&r.d); /* the driver removes every segment */
+    feed(&r, a, "SET j 3\r\n");
+    cr_assert(r.out);
+    settle(&r);
+    expect(&r, a, "+OK\r\n");
+    cr_assert_eq(r.d.n, 1);
+    cr_assert_eq(r.d.first[0], index + 1, "the new segment starts after the snapshot");
+    rig back;
+    replay(&r, &back, &snap);
+    char *want = digest(&r), *got = digest(&back);
+    cr_assert_str_eq(got, want);
+    free(want);
+    free(got);
+    kbuf_free(&snap);
+    rig_free(&back);
+    rig_free(&r);
+}
