@@ -88,6 +88,10 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     /* Followers forward to the leader on half of the seeds (picked from
      * the seed, not the PRNG, so the other draws stay as they were). */
     p->forward = ((w->o.seed * 0x9e3779b97f4a7c15ULL) >> 63) != 0;
+    /* One node, half of the seeds (from the seed too): a save point that
+     * fires when the log is idle (io/server.c's `save`), so that snapshots
+     * also cover the whole log and remove every segment. */
+    p->save_idle_ms = ((w->o.seed * 0xd6e8feb86659fd93ULL) >> 63) ? 100 + (int64_t)(w->o.seed % 5) * 100 : 0;
     /* Queue keys on half of the seeds, and their mix: from the seed too,
      * and the workload of a seed without them draws what it always did. */
     uint64_t q = w->o.seed ^ 0x71756575652d6b65ULL; /* splitmix64's finaliser */
@@ -179,6 +183,8 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     if (w->o.nodes > 1)
         ADD(" reads=%s forward=%s", p->lease_reads ? "lease" : "read-index",
             p->forward ? "on" : "off");
+    else if (p->save_idle_ms)
+        ADD(" save-when-idle=%" PRId64 "ms", p->save_idle_ms);
     if (cluster)
         ADD(" member=%s", p->member ? "on" : "off");
     if (p->member) {

@@ -324,8 +324,11 @@ static void maybe_snapshot_single(sim_world *w, sim_node *sn)
         return;
     node_log_info li;
     node_log_get_info(&sn->n, &li);
-    if (li.failed || li.applying || li.bytes_since_snapshot < SINGLE_SNAPSHOT_BYTES)
+    bool idle = w->p.save_idle_ms && li.bytes_since_snapshot > 0 && node_log_idle(&sn->n) &&
+                w->now - sn->snap_started_us >= w->p.save_idle_ms * 1000;
+    if (li.failed || li.applying || (li.bytes_since_snapshot < SINGLE_SNAPSHOT_BYTES && !idle))
         return;
+    sn->snap_started_us = w->now;
     kbuf b = KBUF_INIT;
     uint64_t index, term;
     node_snapshot_encode(&sn->n, &b, &index, &term);

@@ -102,6 +102,7 @@ typedef struct sim_profile {
     uint32_t hot_crash_ppm;  /* a node whose term changed crashes soon after */
     bool lease_reads;        /* cluster: reads under the leader's lease */
     bool forward;            /* cluster: followers forward to the leader */
+    int64_t save_idle_ms;    /* one node: a snapshot once the log is idle, at most this often (0: off) */
     /* Queue keys (sim/client.c), on half of the seeds: RPUSH, LPOP, BLPOP. */
     int queues;              /* how many (q0, ...), 0: none */
     uint32_t queue_ppm;      /* an op is on a queue */
@@ -156,6 +157,7 @@ typedef struct sim_node {
     /* Snapshots. */
     bool snap_writing;
     uint64_t snap_log_bytes; /* single node: the log's bytes at the snapshot's point */
+    int64_t snap_started_us; /* single node: when the last snapshot started (sim time) */
     /* The checker's view. */
     uint64_t seen_applied;
     int seen_role;
