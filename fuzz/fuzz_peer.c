@@ -106,6 +106,7 @@
 #include "core/raft/msg.h"
 #include "core/util/kbuf.h"
 #include "core/wal/snapshot.h"
+#include "fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -121,39 +122,7 @@ const char *__ubsan_default_options(void)
 #define DIR_LIMIT 32        /* cluster.c's DIR_MAX: 2 * RF_MAX_MEMBERS */
 #define NSLOTS 4
 
-/* ------------------------------------------------------------------------ */
-/* Failure reporting                                                        */
-
-static const uint8_t *g_input;
-static size_t g_input_len;
-static size_t g_op_at; /* offset of the operation being run */
-static bool g_trace;   /* KEEL_FUZZ_TRACE=1: print every operation */
-
-__attribute__((noreturn)) static void violated(int line, const char *what)
-{
-    fprintf(stderr, "\nfuzz_peer: PROPERTY VIOLATED (fuzz_peer.c:%d): %s\n", line, what);
-    fprintf(stderr, "at input offset %zu; input (%zu bytes):", g_op_at, g_input_len);
-    for (size_t i = 0; i < g_input_len && i < 512; i++)
-        fprintf(stderr, " %02x", g_input[i]);
-    fprintf(stderr, "%s\n", g_input_len > 512 ? " ..." : "");
-    abort();
-}
-
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond))                   \
-            violated(__LINE__, #cond); \
-    } while (0)
-
-static unsigned char *dup_exact(const void *p, size_t n)
-{
-    unsigned char *q = malloc(n ? n : 1);
-    if (q == NULL)
-        abort();
-    if (n)
-        memcpy(q, p, n);
-    return q;
-}
+static bool g_trace; /* KEEL_FUZZ_TRACE=1: print every operation */
 
 /* ------------------------------------------------------------------------ */
 /* Valid leader-side bytes: entry payloads and a snapshot body              */
@@ -941,7 +910,7 @@ static void run(harness *h, const uint8_t *data, size_t size)
 {
     boot(h, data[0]);
     for (size_t at = 1; at < size;) {
-        g_op_at = at;
+        g_at = at;
         uint8_t c = data[at++];
         if (c < 0x80 || (c >= 0xe0 && c < 0xf0)) {
             const uint8_t *p;
@@ -985,7 +954,7 @@ static void run(harness *h, const uint8_t *data, size_t size)
             admin(h, c & 0xf);
         }
     }
-    g_op_at = size;
+    g_at = size;
 
     /* P4: the node still answers a new client. */
     h->capture = client_open(h, "127.0.0.1:5001");
@@ -998,9 +967,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     init_once();
-    g_input = data;
-    g_input_len = size;
-    g_op_at = 0;
+    fuzz_input_begin(data, size);
+    g_at = 0;
     harness *h = &H;
     kbuf scratch = h->scratch, sent = h->sent, q = h->boot_q, cap = h->captured,
          snap = h->snap_copy;
@@ -1010,7 +978,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kbuf_clear(&h->captured);
     run(h, data, size);
     node_free(&h->n);
-    g_input = NULL;
-    g_input_len = 0;
+    fuzz_input_end();
     return 0;
 }

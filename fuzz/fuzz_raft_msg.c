@@ -31,6 +31,7 @@
 
 #include "core/raft/msg.h"
 #include "core/util/kbuf.h"
+#include "fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,37 +39,6 @@ const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)
 {
     return "halt_on_error=1:print_stacktrace=1";
-}
-
-/* ------------------------------------------------------------------------ */
-/* Failure reporting                                                        */
-
-static const uint8_t *g_input;
-static size_t g_input_len;
-
-__attribute__((noreturn)) static void violated(int line, const char *what)
-{
-    fprintf(stderr, "\nfuzz_raft_msg: PROPERTY VIOLATED (fuzz_raft_msg.c:%d): %s\n", line, what);
-    fprintf(stderr, "input (%zu bytes):", g_input_len);
-    for (size_t i = 0; i < g_input_len && i < 256; i++)
-        fprintf(stderr, " %02x", g_input[i]);
-    fprintf(stderr, "%s\n", g_input_len > 256 ? " ..." : "");
-    abort();
-}
-
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond))                   \
-            violated(__LINE__, #cond); \
-    } while (0)
-
-static unsigned char *dup_exact(const void *p, size_t n)
-{
-    unsigned char *q = malloc(n ? n : 1);
-    CHECK(q != NULL);
-    if (n)
-        memcpy(q, p, n);
-    return q;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -186,8 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Reused across inputs, as a connection reuses its own. */
     static kbuf scratch1, scratch2, scratch3;
     static kbuf enc1, enc2;
-    g_input = data;
-    g_input_len = size;
+    fuzz_input_begin(data, size);
 
     unsigned char *in = dup_exact(data, size);
     rf_msg m1;
@@ -212,7 +181,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(again);
     }
     free(in);
-    g_input = NULL;
-    g_input_len = 0;
+    fuzz_input_end();
     return 0;
 }

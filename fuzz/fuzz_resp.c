@@ -58,6 +58,7 @@
 #include "core/resp/parser.h"
 #include "core/resp/writer.h"
 #include "core/util/kbuf.h"
+#include "fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,37 +69,6 @@ const char *__ubsan_default_options(void)
 {
     return "halt_on_error=1:print_stacktrace=1";
 }
-
-/* ------------------------------------------------------------------------ */
-/* Failure reporting                                                        */
-
-static const char *g_mode = "?";
-static const uint8_t *g_input;
-static size_t g_input_len;
-
-static void print_input(void)
-{
-    fprintf(stderr, "input (%zu bytes):", g_input_len);
-    for (size_t i = 0; i < g_input_len && i < 256; i++)
-        fprintf(stderr, " %02x", g_input[i]);
-    if (g_input_len > 256)
-        fprintf(stderr, " ...");
-    fprintf(stderr, "\n");
-}
-
-__attribute__((noreturn)) static void violated(int line, const char *what)
-{
-    fprintf(stderr, "\nfuzz_resp: PROPERTY VIOLATED (fuzz_resp.c:%d, run %s): %s\n",
-            line, g_mode, what);
-    print_input();
-    abort();
-}
-
-#define CHECK(cond)                              \
-    do {                                         \
-        if (!(cond))                             \
-            violated(__LINE__, #cond);           \
-    } while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Settings and PRNG                                                        */
@@ -464,15 +434,14 @@ static void compare(const settings *st, const record *whole, const record *other
     print_record("whole", whole);
     print_record(name, other);
     g_mode = name;
-    violated(__LINE__, "P1: chunked feed differs from whole feed");
+    fuzz_violated(FUZZ_FILE, __LINE__, "P1: chunked feed differs from whole feed");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    g_input = data;
-    g_input_len = size;
+    fuzz_input_begin(data, size);
     settings st = decode_settings(data[0], data[1]);
     const char *s = (const char *)data + 2;
     size_t n = size - 2;
@@ -509,7 +478,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kbuf_free(&a.log);
     kbuf_free(&b.log);
     kbuf_free(&c.log);
-    g_input = NULL;
-    g_input_len = 0;
+    fuzz_input_end();
     return 0;
 }

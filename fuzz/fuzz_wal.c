@@ -68,6 +68,7 @@
 #include "core/wal/le.h"
 #include "core/wal/snapshot.h"
 #include "core/wal/wal.h"
+#include "fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -77,39 +78,6 @@ const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)
 {
     return "halt_on_error=1:print_stacktrace=1";
-}
-
-/* ------------------------------------------------------------------------ */
-/* Failure reporting                                                        */
-
-static const char *g_mode = "?";
-static const uint8_t *g_input;
-static size_t g_input_len;
-
-__attribute__((noreturn)) static void violated(int line, const char *what)
-{
-    fprintf(stderr, "\nfuzz_wal: PROPERTY VIOLATED (fuzz_wal.c:%d, mode %s): %s\n", line, g_mode,
-            what);
-    fprintf(stderr, "input (%zu bytes):", g_input_len);
-    for (size_t i = 0; i < g_input_len && i < 256; i++)
-        fprintf(stderr, " %02x", g_input[i]);
-    fprintf(stderr, "%s\n", g_input_len > 256 ? " ..." : "");
-    abort();
-}
-
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond))                   \
-            violated(__LINE__, #cond); \
-    } while (0)
-
-static void *dup_exact(const void *p, size_t n)
-{
-    void *q = malloc(n ? n : 1);
-    CHECK(q != NULL);
-    if (n)
-        memcpy(q, p, n);
-    return q;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -861,8 +829,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    g_input = data;
-    g_input_len = size;
+    fuzz_input_begin(data, size);
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     switch (data[0] % 7) {
@@ -874,7 +841,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: run_node_snapshot(p, n); break;
     case 6: run_node_entry(p, n); break;
     }
-    g_input = NULL;
-    g_input_len = 0;
+    fuzz_input_end();
     return 0;
 }
