@@ -1216,11 +1216,13 @@ int persist_compact(const char *gdir, uint64_t snap_index, char *err, size_t cap
     return e ? -1 : (int)k;
 }
 
-void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments)
+void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments,
+                       uint64_t *first_index)
 {
     kbuf l = KBUF_INIT;
     *wal_bytes = 0;
     *segments = 0;
+    *first_index = 0;
     if (list_dir(gdir, is_wal, &l) == 0) {
         size_t n;
         const dname *v = names_of(&l, &n);
@@ -1232,6 +1234,9 @@ void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments
                 (*segments)++;
             }
         }
+        uint64_t seq;
+        if (n > 0 && !wal_segment_name_parse(v[0].s, &seq, first_index))
+            *first_index = 0;
     }
     kbuf_free(&l);
 }

@@ -227,7 +227,9 @@ int persist_remove_segments(const char *gdir);
  * path[PATH_MAX]; false when there is none. */
 bool persist_newest_snapshot(const char *gdir, char *path);
 
-/* For INFO: the total size of the *.wal files and their number. */
-void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments);
+/* For INFO: the total size of the *.wal files, their number, and the first
+ * index of the oldest (from its name; 0 when there is none). */
+void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments,
+                       uint64_t *first_index);
 
 #endif

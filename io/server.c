@@ -1274,9 +1274,12 @@ static void info_persistence(io_server *s, kbuf *out)
     persist_writer_stats ws = {0};
     if (s->writer)
         persist_writer_get_stats(s->writer, &ws);
-    uint64_t wal_bytes = 0, segments = 0;
+    uint64_t wal_bytes = 0, segments = 0, first = 0;
     if (li.enabled)
-        persist_dir_usage(GROUP_DIR, &wal_bytes, &segments);
+        persist_dir_usage(GROUP_DIR, &wal_bytes, &segments, &first);
+    /* The first entry the files hold: compaction moves it on; with no
+     * segment (all compacted), the next entry's. */
+    uint64_t first_index = !li.enabled ? 0 : segments && first ? first : li.last_index + 1;
     int64_t now = io_wall_ms();
     bool bg = persist_snapshot_in_progress();
     char b[2048];
@@ -1298,7 +1301,7 @@ static void info_persistence(io_server *s, kbuf *out)
         (unsigned long long)s->snapshots_done, li.enabled ? 1 : 0, bg ? 1 : 0,
         s->bgsave_scheduled ? 1 : 0, li.failed ? "err" : "ok",
         persist_fsync_names[s->opts.appendfsync], (unsigned long long)li.term,
-        (unsigned long long)li.first_index, (unsigned long long)li.last_index,
+        (unsigned long long)first_index, (unsigned long long)li.last_index,
         (unsigned long long)li.applied_index, (unsigned long long)li.snapshot_index,
         (unsigned long long)li.snapshot_term, (unsigned long long)li.batches,
         (unsigned long long)li.entries, (unsigned long long)li.commands,

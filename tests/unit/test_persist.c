@@ -481,9 +481,10 @@ Test(persist, segment_rollover)
     cr_assert_geq(nseg, 5);
     cr_assert_eq(st.segments_created, nseg);
     cr_assert_eq(st.batches, 20);
-    uint64_t bytes, segs;
-    persist_dir_usage(t.gdir, &bytes, &segs);
+    uint64_t bytes, segs, first;
+    persist_dir_usage(t.gdir, &bytes, &segs, &first);
     cr_assert_eq(segs, nseg);
+    cr_assert_eq(first, 1, "the oldest segment starts the log");
     cr_assert_eq(bytes, st.bytes);
     /* Every new file and its directory were synced. */
     cr_assert_geq(st.fsyncs, 2 * nseg);
