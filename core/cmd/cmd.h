@@ -217,6 +217,11 @@ bool arg_scan_cursor(cmd_ctx *x, const resp_slice *a, uint64_t *out);
  * and MATCH ("*" gives NULL: no filter). Replies the error and returns
  * false on a bad option. */
 bool arg_scan_options(cmd_ctx *x, int first, long long *count, const resp_slice **pat);
+/* HSCAN/SSCAN/ZSCAN's start, in Redis's order: the cursor, the key (of
+ * type), then the options. The key's entry; NULL when the reply is already
+ * written (an error, or a missing key's empty page "0" []). */
+kentry *scan_key_begin(cmd_ctx *x, int type, uint64_t *cursor, long long *count,
+                       const resp_slice **pat);
 /* Redis's genericGetKeys for commands with a numkeys argument: numkeys at
  * argv[count_idx] read as atoi reads it, keys from argv[first_idx], plus
  * argv[store_idx] when store_idx is not 0. No keys when numkeys is out of

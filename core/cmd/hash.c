@@ -391,21 +391,10 @@ static void hincrbyfloat_cmd(cmd_ctx *x)
 static void hscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!arg_scan_cursor(x, &x->argv[2], &cursor))
-        return;
-    bool wrong;
-    kentry *e = lookup_read(x, &x->argv[1], OBJ_HASH, &wrong);
-    if (wrong)
-        return;
-    if (e == NULL) {
-        reply_array(x, 2);
-        reply_bulk(x, "0", 1);
-        reply_array(x, 0);
-        return;
-    }
     long long count;
     const resp_slice *pat;
-    if (!arg_scan_options(x, 3, &count, &pat))
+    kentry *e = scan_key_begin(x, OBJ_HASH, &cursor, &count, &pat);
+    if (e == NULL)
         return;
 
     khash *h = kentry_obj(e);

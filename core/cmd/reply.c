@@ -290,6 +290,24 @@ bool arg_scan_options(cmd_ctx *x, int first, long long *count, const resp_slice 
     return true;
 }
 
+kentry *scan_key_begin(cmd_ctx *x, int type, uint64_t *cursor, long long *count,
+                       const resp_slice **pat)
+{
+    if (!arg_scan_cursor(x, &x->argv[2], cursor))
+        return NULL;
+    bool wrong;
+    kentry *e = lookup_read(x, &x->argv[1], type, &wrong);
+    if (wrong)
+        return NULL;
+    if (e == NULL) {
+        reply_array(x, 2);
+        reply_bulk(x, "0", 1);
+        reply_array(x, 0);
+        return NULL;
+    }
+    return arg_scan_options(x, 3, count, pat) ? e : NULL;
+}
+
 long long sat_mul(long long a, long long b)
 {
     return (b != 0 && a > LLONG_MAX / b) ? LLONG_MAX : a * b;

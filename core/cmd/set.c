@@ -771,21 +771,10 @@ static void sdiffstore_cmd(cmd_ctx *x)
 static void sscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!arg_scan_cursor(x, &x->argv[2], &cursor))
-        return;
-    bool wrong;
-    kentry *e = lookup_read(x, &x->argv[1], OBJ_SET, &wrong);
-    if (wrong)
-        return;
-    if (e == NULL) {
-        reply_array(x, 2);
-        reply_bulk(x, "0", 1);
-        reply_array(x, 0);
-        return;
-    }
     long long count;
     const resp_slice *pat;
-    if (!arg_scan_options(x, 3, &count, &pat))
+    kentry *e = scan_key_begin(x, OBJ_SET, &cursor, &count, &pat);
+    if (e == NULL)
         return;
     kset *s = kentry_obj(e);
     mvec v = {0};

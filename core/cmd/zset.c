@@ -1265,21 +1265,10 @@ static bool scan_cb(void *ctx, const char *m, size_t mlen, double score)
 static void zscan_cmd(cmd_ctx *x)
 {
     uint64_t cursor;
-    if (!arg_scan_cursor(x, &x->argv[2], &cursor))
-        return;
-    bool wrong;
-    kentry *e = lookup_read(x, &x->argv[1], OBJ_ZSET, &wrong);
-    if (wrong)
-        return;
-    if (e == NULL) {
-        reply_array(x, 2);
-        reply_bulk(x, "0", 1);
-        reply_array(x, 0);
-        return;
-    }
     long long count;
     const resp_slice *pat;
-    if (!arg_scan_options(x, 3, &count, &pat))
+    kentry *e = scan_key_begin(x, OBJ_ZSET, &cursor, &count, &pat);
+    if (e == NULL)
         return;
     kzset *z = kentry_obj(e);
     scan_acc acc = {0};
