@@ -293,9 +293,9 @@ static bool ensure_dir(const char *gdir, char *err, size_t cap)
     return false;
 }
 
-/* Removes gdir's files that match and syncs gdir. Returns 0 or an errno
- * (a missing gdir holds nothing: 0). */
-static int remove_matching(const char *gdir, bool (*match)(const char *name))
+/* Removes gdir's files that match and syncs gdir; *removed (if not NULL):
+ * how many went. Returns 0 or an errno (a missing gdir holds nothing: 0). */
+static int remove_matching(const char *gdir, bool (*match)(const char *name), size_t *removed)
 {
     kbuf l = KBUF_INIT;
     int e = list_dir(gdir, match, &l);
@@ -306,6 +306,8 @@ static int remove_matching(const char *gdir, bool (*match)(const char *name))
     if (!e && n > 0)
         e = sync_dir(gdir);
     kbuf_free(&l);
+    if (removed)
+        *removed = e ? 0 : n;
     return e == ENOENT && n == 0 ? 0 : e;
 }
 
@@ -313,7 +315,7 @@ static int remove_matching(const char *gdir, bool (*match)(const char *name))
  * commit): nothing refers to them. */
 static bool remove_tmp(const char *gdir, char *err, size_t cap)
 {
-    int e = remove_matching(gdir, is_tmp);
+    int e = remove_matching(gdir, is_tmp, NULL);
     if (e)
         say(err, cap, "removing temporary files in %s: %s", gdir, strerror(e));
     return e == 0;
@@ -1241,7 +1243,10 @@ void persist_dir_usage(const char *gdir, uint64_t *wal_bytes, uint64_t *segments
     kbuf_free(&l);
 }
 
-int persist_remove_segments(const char *gdir) { return remove_matching(gdir, is_wal); }
+int persist_remove_segments(const char *gdir, size_t *removed)
+{
+    return remove_matching(gdir, is_wal, removed);
+}
 
 bool persist_newest_snapshot(const char *gdir, char *path)
 {

@@ -220,8 +220,9 @@ bool persist_snapshot_write(const char *gdir, uint64_t index, uint64_t term, con
 int persist_compact(const char *gdir, uint64_t snap_index, char *err, size_t cap);
 
 /* Removes every segment of gdir (a snapshot taken with the log off is
- * newer than any log there) and syncs it. Returns 0 or an errno. */
-int persist_remove_segments(const char *gdir);
+ * newer than any log there; one with the log on may hold all of it) and
+ * syncs it. *removed (if not NULL): how many went. Returns 0 or an errno. */
+int persist_remove_segments(const char *gdir, size_t *removed);
 
 /* The newest snapshot file of gdir (by name: by index, then term) into
  * path[PATH_MAX]; false when there is none. */

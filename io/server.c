@@ -905,22 +905,25 @@ static void snapshot_durable(io_server *s, uint64_t index, uint64_t term)
     uint64_t *dirty = &s->n.eng.stats.dirty;
     *dirty -= *dirty < s->dirty_at_fork ? *dirty : s->dirty_at_fork;
     s->snapshots_done++;
-    /* With the log off, this snapshot is newer than any log left there;
-     * with it on and the snapshot covering all of it (no write since), the
-     * segments hold nothing more and the next entry starts a new one. */
-    int e = !node_log_enabled(&s->n) || whole ? persist_remove_segments(GROUP_DIR) : 0;
-    if (e)
-        log_msg(LOG_WARNING, "could not remove a stale log", "error=\"%s\"", strerror(e));
-    else if (whole)
-        log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=all",
-                (unsigned long long)index);
     char err[256];
     int gone = persist_compact(GROUP_DIR, index, err, sizeof(err));
-    if (gone < 0)
+    if (gone < 0) {
+        /* The older snapshots may still be there: keep every segment, so
+         * that falling back to one of them finds its log (or a gap). */
         log_msg(LOG_WARNING, "log compaction failed", "error=\"%s\"", err);
-    else if (gone > 0)
-        log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=%d",
-                (unsigned long long)index, gone);
+        return;
+    }
+    /* With the log off, this snapshot is newer than any log left there;
+     * with it on and the snapshot covering all of it (no write since), the
+     * segments hold nothing more and the next entry starts a new one. The
+     * older snapshots are gone first: none is left without its log. */
+    size_t rest = 0;
+    int e = !node_log_enabled(&s->n) || whole ? persist_remove_segments(GROUP_DIR, &rest) : 0;
+    if (e)
+        log_msg(LOG_WARNING, "could not remove a stale log", "error=\"%s\"", strerror(e));
+    if (gone > 0 || rest > 0)
+        log_msg(LOG_VERBOSE, "log compacted", "snapshot_index=%llu segments_deleted=%llu",
+                (unsigned long long)index, (unsigned long long)gone + rest);
 }
 
 static void on_bgsave_done(void *ctx, bool ok, uint64_t index, uint64_t term, const char *err)

@@ -716,6 +716,10 @@ bool node_log_start(node *n, wal_recovery *rc, const node_log_opts *o, char *err
             return false;
     }
     if (!resumed) {
+        /* No segment (or none that continues): the snapshot's term is the
+         * log's floor, entries must not go below it. */
+        if (l->term < l->snap_term)
+            l->term = l->snap_term;
         wal_writer_init(&l->w, o->group, o->seg_max, o->salt_seed, l->snap_index + 1, l->snap_term);
         wal_record hs = {.type = WAL_HARD_STATE, .group = o->group, .term = l->term, .vote = 1};
         if (wal_writer_append(&l->w, &l->batch[l->out ^ 1], &hs) != WAL_R_OK)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/node/node.h"
+#include "core/wal/snapshot.h"
 
 static int64_t now = 1700000000000LL;
 
@@ -694,5 +695,47 @@ Test(node_log, a_snapshot_of_the_whole_log_lets_every_segment_go)
     free(got);
     kbuf_free(&snap);
     rig_free(&back);
+    rig_free(&r);
+}
+
+/* A log started on a snapshot alone (no segment) writes in the snapshot's
+ * term at least: entries never go below the entry before them. */
+Test(node_log, a_log_started_on_a_snapshot_alone_takes_its_term)
+{
+    rig r;
+    rig_start(&r, 20);
+    conn_id a = open_conn(&r);
+    feed(&r, a, "SET k 1\r\n");
+    settle(&r);
+    expect(&r, a, "+OK\r\n");
+    kbuf img = KBUF_INIT, snap = KBUF_INIT;
+    uint64_t index, term;
+    node_snapshot_encode(&r.n, &img, &index, &term);
+    snap_view v;
+    cr_assert_eq(snap_decode(img.data, img.len, &v), SNAP_R_OK);
+    snap_meta m = {.group = v.h.group, .index = index, .term = 3, .config = v.config,
+                   .config_len = v.h.config_len};
+    snap_encode(&snap, &m, v.body, v.h.body_len);
+
+    rig b;
+    memset(&b, 0, sizeof(b));
+    node_init(&b.n, 21, now, NULL);
+    cr_assert_null(node_snapshot_load(&b.n, snap.data, snap.len));
+    node_log_opts o;
+    node_log_opts_default(&o);
+    char err[256];
+    cr_assert(node_log_start(&b.n, NULL, &o, err, sizeof(err)), "%s", err);
+    step(&b, (node_event){.type = EV_TICK});
+    settle(&b);
+    conn_id c = open_conn(&b);
+    feed(&b, c, "INCR k\r\n");
+    settle(&b);
+    expect(&b, c, ":2\r\n");
+    node_log_info li;
+    node_log_get_info(&b.n, &li);
+    cr_assert_geq(li.term, 3);
+    kbuf_free(&img);
+    kbuf_free(&snap);
+    rig_free(&b);
     rig_free(&r);
 }
