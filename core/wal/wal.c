@@ -803,6 +803,11 @@ bool wal_writer_resume(wal_writer *w, wal_recovery *rc, uint64_t seg_max, uint64
         w->open = true;
         w->seg = *last;
         w->seg_body = last->records;
+        /* A tear that took the preamble's hard state record with it: the
+         * next append writes it again, where it was (the segment would
+         * otherwise need the older ones, which compaction deletes). */
+        w->preamble_due = last->records == 0 && w->log.has_hard_state &&
+                          last->valid_len == WAL_SEG_HEADER;
     }
     return true;
 }
@@ -826,6 +831,19 @@ static wal_write *batch_op_for(wal_batch *b, const wal_writer *w)
     wal_write op = {w->seg.h.seq, w->seg.h.first_index, w->seg.valid_len, b->buf.len, 0, false};
     kbuf_append(&b->ops, &op, sizeof op);
     return (wal_write *)(b->ops.data + b->ops.len - sizeof op);
+}
+
+/* The segment's preamble after its header: the hard state, so that every
+ * segment can start a whole log (decision 0006). */
+static size_t preamble_hard_state(const wal_writer *w, wal_batch *b)
+{
+    wal_record hs;
+    memset(&hs, 0, sizeof hs);
+    hs.type = WAL_HARD_STATE;
+    hs.group = w->group;
+    hs.term = w->log.hs_term;
+    hs.vote = w->log.hs_vote;
+    return wal_record_encode(&b->buf, wal_record_seed(w->seg.h.salt, WAL_SEG_HEADER), &hs);
 }
 
 /* Opens a segment for r: one that continues the log, or, when r would
@@ -858,14 +876,9 @@ static void writer_open_segment(wal_writer *w, wal_batch *b, const wal_record *r
     wal_write *opp = (wal_write *)(b->ops.data + b->ops.len - sizeof op);
     size_t before = b->buf.len;
     wal_segment_header_encode(&b->buf, h);
+    w->preamble_due = false;
     if (w->log.has_hard_state) {
-        wal_record hs;
-        memset(&hs, 0, sizeof hs);
-        hs.type = WAL_HARD_STATE;
-        hs.group = w->group;
-        hs.term = w->log.hs_term;
-        hs.vote = w->log.hs_vote;
-        wal_record_encode(&b->buf, wal_record_seed(h->salt, WAL_SEG_HEADER), &hs);
+        preamble_hard_state(w, b);
         w->seg.records = 1;
     }
     w->seg.valid_len = b->buf.len - before;
@@ -885,6 +898,15 @@ wal_reason wal_writer_append(wal_writer *w, wal_batch *b, const wal_record *r)
     bool back = w->open && reaches_back(&w->seg.h, &w->log, r);
     if (wal_plan_new_segment(w->seg_max, w->open, w->seg.valid_len, w->seg_body, rec_len, back))
         writer_open_segment(w, b, r);
+    if (w->preamble_due) {
+        /* A resumed segment cut back to its header: its preamble first. */
+        wal_write *pre = batch_op_for(b, w);
+        size_t n = preamble_hard_state(w, b);
+        pre->len += n;
+        w->seg.valid_len += n;
+        w->seg.records = 1;
+        w->preamble_due = false;
+    }
     wal_write *op = batch_op_for(b, w);
     size_t n = wal_record_encode(&b->buf, wal_record_seed(w->seg.h.salt, w->seg.valid_len), r);
     op->len += n;

@@ -482,6 +482,7 @@ typedef struct wal_writer {
     wal_segment_info seg; /* the open segment (valid_len = its size) */
     uint64_t seg_body;    /* records in it after its preamble (the planner's seg_records) */
     uint64_t next_seq;    /* seq of the next segment */
+    bool preamble_due;    /* the open segment lost its hard state record (a cut): rewrite it */
 } wal_writer;
 
 /* A writer for an empty log of group that starts at first_index with the

@@ -1411,6 +1411,65 @@ Test(wal, writer_resumes_after_a_torn_tail)
     disk_free(&d);
 }
 
+/* A tear that cuts the newest segment back to its header takes the
+ * preamble's hard state record with it. The resumed writer writes it again
+ * first, so the segment still recovers on its own once compaction deletes
+ * the older ones (without it: TERM_ABOVE_HARD_STATE). */
+Test(wal, writer_rewrites_a_preamble_the_tear_took)
+{
+    disk d;
+    disk_init(&d);
+    wal_writer w;
+    wal_writer_init(&w, GROUP, 300, 3, 1, 0);
+    wal_batch b;
+    wal_batch_init(&b);
+    must_append(&w, &b, rec(WAL_HARD_STATE, 2, 1, NULL, 0));
+    for (uint64_t i = 1; i <= 20; i++)
+        must_append(&w, &b, rec(WAL_ENTRY_NORMAL, 2, i, "abcdefghij", 10));
+    wal_writer_roll(&w);
+    must_append(&w, &b, rec(WAL_ENTRY_NORMAL, 2, 21, "abcdefghij", 10));
+    disk_apply(&d, &b);
+    wal_writer_free(&w);
+    cr_assert_geq(d.n, 2);
+    seg *nw = &d.s[d.n - 1];
+    cr_assert_gt(nw->b.len, WAL_SEG_HEADER + 1);
+    nw->b.len = WAL_SEG_HEADER + 1; /* torn inside the preamble's record */
+    wal_recovery rc;
+    wal_recovery_init(&rc, GROUP);
+    wal_status st = WAL_OK;
+    for (size_t i = 0; i < d.n; i++)
+        st = wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len, i + 1 == d.n,
+                                  NULL, NULL);
+    cr_assert_eq(st, WAL_TORN_TAIL);
+    cr_assert_eq(rc.res.valid_len, WAL_SEG_HEADER);
+    nw->b.len = rc.res.valid_len; /* the io cuts the tail */
+    cr_assert(wal_writer_resume(&w, &rc, 300, 77));
+    wal_batch_clear(&b);
+    must_append(&w, &b, rec(WAL_ENTRY_NORMAL, 2, 21, "again", 5));
+    size_t nops;
+    const wal_write *ops = wal_batch_ops(&b, &nops);
+    cr_assert(!ops[0].create && ops[0].offset == WAL_SEG_HEADER);
+    disk_apply(&d, &b);
+    /* The newest segment alone, as after compaction: hard state and entry. */
+    wal_result res;
+    wal_log log;
+    cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_OK, "%s", wal_reason_text(res.reason));
+    wal_segment_bytes one;
+    one.name = nw->name;
+    one.data = nw->b.data;
+    one.len = nw->b.len;
+    cr_assert_eq(wal_recover(&one, 1, GROUP, NULL, NULL, &res, &log), WAL_OK, "%s",
+                 wal_reason_text(res.reason));
+    cr_assert(log.has_hard_state && log.hs_term == 2 && log.hs_vote == 1);
+    cr_assert_eq(log.first, 21);
+    cr_assert_eq(log.last, 21);
+    wal_log_free(&log);
+    wal_batch_free(&b);
+    wal_writer_free(&w);
+    wal_recovery_free(&rc);
+    disk_free(&d);
+}
+
 Test(wal, writer_refusals_change_nothing)
 {
     wal_writer w;
