@@ -57,7 +57,7 @@ sdisk_file *sdisk_create(sdisk *d, const char *name)
 {
     size_t i = lower_bound(d, name);
     if (i < d->nfiles && strcmp(d->files[i].name, name) == 0)
-        return &d->files[i];
+        return NULL; /* O_EXCL */
     assert(strlen(name) < SDISK_NAME_MAX);
     if (d->nfiles == d->capfiles) {
         d->capfiles = d->capfiles ? d->capfiles * 2 : 16;

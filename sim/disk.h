@@ -68,7 +68,8 @@ void sdisk_free(sdisk *d);
 
 /* The file called name, or NULL. */
 sdisk_file *sdisk_find(sdisk *d, const char *name);
-/* The file called name, created (empty, not yet durable) if missing. */
+/* The file called name, created (empty, not yet durable); NULL if it
+ * exists (the io creates segments with O_CREAT | O_EXCL). */
 sdisk_file *sdisk_create(sdisk *d, const char *name);
 
 /* Writes len bytes at offset (a gap is zero-filled, as a sparse file). */

@@ -447,8 +447,9 @@ static void log_write(sim_world *w, sim_node *sn)
         }
         sdisk_file *f = op->create ? sdisk_create(&sn->disk, name) : sdisk_find(&sn->disk, name);
         if (f == NULL) {
-            sim_fail(w, SIM_SAFETY, "n%d: the log writes to segment %s, which does not exist",
-                     sn->idx + 1, name);
+            sim_fail(w, SIM_SAFETY, "n%d: the log %s segment %s, which %s", sn->idx + 1,
+                     op->create ? "creates" : "writes to", name,
+                     op->create ? "exists already" : "does not exist");
             return;
         }
         const char *p = sn->wbuf.data + op->buf_off;
