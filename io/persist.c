@@ -748,6 +748,11 @@ static bool sync_gdir(persist_writer *w)
  * torn tail can only be in the newest segment, and closed: it is done. */
 static bool open_segment(persist_writer *w, const wal_write *op)
 {
+    /* A segment compaction removed (a snapshot covered all of it) needs
+     * no sync: nothing will read it again. */
+    struct stat st;
+    if (w->fd >= 0 && w->unsynced && fstat(w->fd, &st) == 0 && st.st_nlink == 0)
+        w->unsynced = false;
     if (!sync_open(w, true))
         return false;
     if (w->fd >= 0)
