@@ -170,6 +170,15 @@ static char *digest(rig *r)
     return s;
 }
 
+/* Two nodes hold the same data (DEBUG DIGEST). */
+static void same_digest(rig *a, rig *b)
+{
+    char *want = digest(a), *got = digest(b);
+    cr_assert_str_eq(got, want);
+    free(want);
+    free(got);
+}
+
 /* A node rebuilt from r's disk (and a snapshot, if given). */
 static void replay(rig *r, rig *into, const kbuf *snap)
 {
@@ -299,10 +308,7 @@ Test(node_log, transaction_is_one_op_and_replays)
     expect(&r, a, "+OK\r\n+QUEUED\r\n*1\r\n$1\r\n2\r\n");
     rig rr;
     replay(&r, &rr, NULL);
-    char *d1 = digest(&r), *d2 = digest(&rr);
-    cr_assert_str_eq(d1, d2);
-    free(d1);
-    free(d2);
+    same_digest(&r, &rr);
     rig_free(&rr);
     rig_free(&r);
 }
@@ -502,10 +508,7 @@ Test(node_log, serving_a_blocked_client_is_logged_and_replays)
     conn_id c = open_conn(&rr);
     feed(&rr, c, "LRANGE q 0 -1\r\n");
     expect(&rr, c, "*1\r\n$1\r\ny\r\n");
-    char *d1 = digest(&r), *d2 = digest(&rr);
-    cr_assert_str_eq(d1, d2);
-    free(d1);
-    free(d2);
+    same_digest(&r, &rr);
     rig_free(&rr);
     rig_free(&r);
 }
@@ -551,10 +554,7 @@ Test(node_log, expiry_follows_the_log_not_the_readers_clock)
     expect(&r, a, ":2\r\n"); /* ...but still there for the entry before */
     rig rr;
     replay(&r, &rr, NULL);
-    char *d1 = digest(&r), *d2 = digest(&rr);
-    cr_assert_str_eq(d1, d2);
-    free(d1);
-    free(d2);
+    same_digest(&r, &rr);
     rig_free(&rr);
     rig_free(&r);
 }
@@ -689,10 +689,7 @@ Test(node_log, a_snapshot_of_the_whole_log_lets_every_segment_go)
     cr_assert_eq(r.d.first[0], index + 1, "the new segment starts after the snapshot");
     rig back;
     replay(&r, &back, &snap);
-    char *want = digest(&r), *got = digest(&back);
-    cr_assert_str_eq(got, want);
-    free(want);
-    free(got);
+    same_digest(&r, &back);
     kbuf_free(&snap);
     rig_free(&back);
     rig_free(&r);
