@@ -132,6 +132,17 @@ static wal_status recover(const disk *d, size_t n, seen_list *l, wal_result *res
     return wal_recover(segs, n, GROUP, l ? collect : NULL, l, res, log);
 }
 
+/* The incremental scan (what the io does file by file) over every segment
+ * of d, the newest last: rc's verdict. rc is the caller's to free. */
+static wal_status scan_disk(const disk *d, wal_recovery *rc)
+{
+    wal_recovery_init(rc, GROUP);
+    for (size_t i = 0; i < d->n; i++)
+        wal_recovery_segment(rc, d->s[i].name, d->s[i].b.data, d->s[i].b.len, i + 1 == d->n, NULL,
+                             NULL);
+    return rc->res.status;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                  */
 
@@ -1272,11 +1283,7 @@ Test(wal, compaction_keeps_a_recoverable_log)
         must_append(&w, &b, rec(WAL_ENTRY_NORMAL, 5, i, "abcdefghij", 10));
     disk_apply(&d, &b);
     wal_recovery rc;
-    wal_recovery_init(&rc, GROUP);
-    for (size_t i = 0; i < d.n; i++)
-        cr_assert_eq(wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len,
-                                          i + 1 == d.n, NULL, NULL),
-                     WAL_OK);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_OK);
     size_t ni;
     const wal_segment_info *infos = wal_recovery_infos(&rc, &ni);
     cr_assert_eq(ni, d.n);
@@ -1347,12 +1354,7 @@ Test(wal, writer_resumes_after_a_torn_tail)
     size_t full = nw->b.len;
     nw->b.len = full - 5; /* the last write was torn */
     wal_recovery rc;
-    wal_recovery_init(&rc, GROUP);
-    wal_status st = WAL_OK;
-    for (size_t i = 0; i < d.n; i++)
-        st = wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len, i + 1 == d.n,
-                                  NULL, NULL);
-    cr_assert_eq(st, WAL_TORN_TAIL);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_TORN_TAIL);
     nw->b.len = rc.res.valid_len; /* the io cuts the tail */
     wal_writer w;
     cr_assert(wal_writer_resume(&w, &rc, 400, 77));
@@ -1381,11 +1383,7 @@ Test(wal, writer_resumes_after_a_torn_tail)
     wal_segment_name_parse(d.s[d.n - 2].name, &s, &f);
     wal_segment_name(extra->name, s + 1, next + 10);
     kbuf_append(&extra->b, "keel-w", 6);
-    wal_recovery_init(&rc, GROUP);
-    for (size_t i = 0; i < d.n; i++)
-        st = wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len, i + 1 == d.n,
-                                  NULL, NULL);
-    cr_assert_eq(st, WAL_TORN_TAIL);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_TORN_TAIL);
     cr_assert_eq(rc.res.valid_len, 0);
     kbuf_free(&extra->b);
     d.n--;
@@ -1401,11 +1399,7 @@ Test(wal, writer_resumes_after_a_torn_tail)
     wal_recovery_free(&rc);
     /* Nothing to resume after corruption. */
     d.s[0].b.data[WAL_SEG_HEADER + 3] ^= 1;
-    wal_recovery_init(&rc, GROUP);
-    for (size_t i = 0; i < d.n; i++)
-        wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len, i + 1 == d.n, NULL,
-                             NULL);
-    cr_assert_eq(rc.res.status, WAL_CORRUPT);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_CORRUPT);
     cr_assert(!wal_writer_resume(&w, &rc, 400, 77));
     wal_recovery_free(&rc);
     disk_free(&d);
@@ -1435,12 +1429,7 @@ Test(wal, writer_rewrites_a_preamble_the_tear_took)
     cr_assert_gt(nw->b.len, WAL_SEG_HEADER + 1);
     nw->b.len = WAL_SEG_HEADER + 1; /* torn inside the preamble's record */
     wal_recovery rc;
-    wal_recovery_init(&rc, GROUP);
-    wal_status st = WAL_OK;
-    for (size_t i = 0; i < d.n; i++)
-        st = wal_recovery_segment(&rc, d.s[i].name, d.s[i].b.data, d.s[i].b.len, i + 1 == d.n,
-                                  NULL, NULL);
-    cr_assert_eq(st, WAL_TORN_TAIL);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_TORN_TAIL);
     cr_assert_eq(rc.res.valid_len, WAL_SEG_HEADER);
     nw->b.len = rc.res.valid_len; /* the io cuts the tail */
     cr_assert(wal_writer_resume(&w, &rc, 300, 77));
