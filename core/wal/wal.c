@@ -929,12 +929,26 @@ void wal_writer_roll(wal_writer *w)
 /* ------------------------------------------------------------------------ */
 /* Compaction */
 
-size_t wal_first_needed(const wal_segment_header *hs, size_t n, uint64_t snap_index)
+static size_t first_covering(const wal_segment_header *hs, size_t n, uint64_t snap_index)
 {
     for (size_t k = n; k-- > 0;)
         if (hs[k].first_index - 1 <= snap_index)
             return k;
     return n;
+}
+
+size_t wal_first_needed(const wal_segment_header *hs, size_t n, uint64_t snap_index)
+{
+    size_t k = first_covering(hs, n, snap_index);
+    if (n >= 2 && k == n - 1) {
+        /* Not the newest alone: it may be a creation that never finished
+         * (cut back to its header, its hard state record gone). The log
+         * must also read without it. */
+        size_t p = first_covering(hs, n - 1, snap_index);
+        if (p < n - 1)
+            k = p;
+    }
+    return k;
 }
 
 wal_fit wal_snapshot_fit(const wal_log *l, uint64_t snap_index, uint64_t snap_term)

@@ -1097,9 +1097,11 @@ Test(persist, compact_deletes_what_the_snapshot_covers)
     cr_assert_eq(wal_snapshot_fit(&rc.log, 25, 2), WAL_FIT_CONTINUES);
     wal_recovery_free(&rc);
 
-    /* Never the newest, whatever the snapshot covers. */
-    cr_assert_eq(persist_compact(t.gdir, 1000, err, sizeof err), (int)(n - k - 1));
-    cr_assert_eq(count_names(t.gdir, ".wal"), 1);
+    /* Never the newest, nor the one before it (the newest may be a
+     * creation that never finished), whatever the snapshot covers. */
+    cr_assert_geq(n - k, 3);
+    cr_assert_eq(persist_compact(t.gdir, 1000, err, sizeof err), (int)(n - k - 2));
+    cr_assert_eq(count_names(t.gdir, ".wal"), 2);
     cr_assert(!exists(path), "a snapshot older than the one compacted to was kept");
     names_free(names, n);
     kbuf_free(&want);

@@ -936,7 +936,7 @@ Test(wal, replacement_below_the_current_segment)
     cr_assert_eq(wal_first_needed(hs, d.n, 0), 0);
     cr_assert_eq(wal_first_needed(hs, d.n, 1), 0);
     cr_assert_eq(wal_first_needed(hs, d.n, 2), nseg + 1);
-    cr_assert_eq(wal_first_needed(hs, d.n, 12), d.n - 1);
+    cr_assert_eq(wal_first_needed(hs, d.n, 12), d.n - 2); /* never the newest alone */
     wal_segment_bytes segs[MAXSEG];
     disk_segments(&d, segs, d.n);
     for (uint64_t snap = 2; snap <= 12; snap++) {
@@ -1297,7 +1297,7 @@ Test(wal, compaction_keeps_a_recoverable_log)
     cr_assert_leq(infos[k].h.first_index, 26);
     cr_assert(k + 1 == ni || infos[k + 1].h.first_index > 26);
     cr_assert_eq(wal_first_needed(hs, ni, 0), 0);
-    cr_assert_eq(wal_first_needed(hs, ni, 1000), ni - 1, "never past the newest");
+    cr_assert_eq(wal_first_needed(hs, ni, 1000), ni - 2, "never the newest alone");
     /* What is left recovers on its own, hard state included. */
     wal_segment_bytes segs[MAXSEG];
     disk_segments(&d, segs, d.n);
@@ -1330,16 +1330,78 @@ Test(wal, first_needed_rules)
     cr_assert_eq(wal_first_needed(s, 4, 99), 0);
     cr_assert_eq(wal_first_needed(s, 4, 100), 1);
     cr_assert_eq(wal_first_needed(s, 4, 250), 2);
-    cr_assert_eq(wal_first_needed(s, 4, 300), 3);
-    cr_assert_eq(wal_first_needed(s, 4, 5000), 3);
+    /* Never the newest alone: the one before it keeps the hard state a
+     * creation that never finished would lack. */
+    cr_assert_eq(wal_first_needed(s, 4, 300), 2);
+    cr_assert_eq(wal_first_needed(s, 4, 5000), 2);
+    cr_assert_eq(wal_first_needed(s, 2, 5000), 0);
+    cr_assert_eq(wal_first_needed(s, 1, 5000), 0);
     cr_assert_eq(wal_first_needed(s, 0, 5000), 0);
-    /* A replacement announced by the newest segment from 150. */
+    /* A replacement announced by the newest segment from 150: without it,
+     * the log must start where entry 150 is. */
     s[3].first_index = 150;
-    cr_assert_eq(wal_first_needed(s, 4, 160), 3);
+    cr_assert_eq(wal_first_needed(s, 4, 160), 1);
     cr_assert_eq(wal_first_needed(s, 4, 148), 1);
+    /* ... and when no older segment could start it, the newest alone. */
+    s[0].first_index = 170;
+    s[1].first_index = 180;
+    s[2].first_index = 190;
+    cr_assert_eq(wal_first_needed(s, 4, 160), 3);
+    s[0].first_index = 1;
+    s[1].first_index = 101;
+    s[2].first_index = 201;
     /* Nothing starts early enough: entries are missing. */
     s[0].first_index = 50;
     cr_assert_eq(wal_first_needed(s, 4, 10), 4);
+}
+
+/* A creation that never finished: a write failed (ENOSPC) after the new
+ * segment's header, then a crash kept the header alone; its hard state
+ * record lived only in the segment before. A snapshot covering everything
+ * before the new segment must not make that one go (the simulator's seed
+ * 601538, three nodes, disk faults: the node came back in term 0 after
+ * voting in term 2). */
+Test(wal, the_segment_before_a_torn_creation_stays)
+{
+    disk d;
+    disk_init(&d);
+    wal_writer w;
+    wal_writer_init(&w, GROUP, 300, 3, 1, 0);
+    wal_batch b;
+    wal_batch_init(&b);
+    must_append(&w, &b, rec(WAL_HARD_STATE, 3, 2, NULL, 0));
+    uint64_t i = 0;
+    do { /* until a third segment holds one entry */
+        must_append(&w, &b, rec(WAL_ENTRY_NORMAL, 3, ++i, "abcdefghij", 10));
+        disk_apply(&d, &b);
+        wal_batch_clear(&b);
+    } while (d.n < 3 || w.seg_body != 1);
+    /* The newest segment: header, the hard state preamble, entry i. */
+    seg *nw = &d.s[d.n - 1];
+    wal_segment_header h;
+    cr_assert_eq(wal_segment_header_decode(nw->b.data, nw->b.len, &h), WAL_R_OK);
+    cr_assert_eq(h.first_index, i);
+    nw->b.len = WAL_SEG_HEADER; /* the tear kept its header alone */
+    wal_segment_header hs[MAXSEG];
+    for (size_t k = 0; k < d.n; k++)
+        cr_assert_eq(wal_segment_header_decode(d.s[k].b.data, d.s[k].b.len, &hs[k]), WAL_R_OK);
+    /* A snapshot of everything before it. */
+    size_t k = wal_first_needed(hs, d.n, i - 1);
+    cr_assert_lt(k, d.n - 1);
+    wal_segment_bytes segs[MAXSEG];
+    disk_segments(&d, segs, d.n);
+    wal_result res;
+    wal_log log;
+    cr_assert_eq(wal_recover(segs + k, d.n - k, GROUP, NULL, NULL, &res, &log), WAL_OK, "%s",
+                 wal_reason_text(res.reason));
+    cr_assert(log.has_hard_state);
+    cr_assert_eq(log.hs_term, 3);
+    cr_assert_eq(log.hs_vote, 2);
+    cr_assert_eq(log.last, i - 1);
+    wal_log_free(&log);
+    wal_batch_free(&b);
+    wal_writer_free(&w);
+    disk_free(&d);
 }
 
 /* ------------------------------------------------------------------------ */
