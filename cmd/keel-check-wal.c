@@ -227,11 +227,15 @@ static outcome check(const seg_list *l, const options *o)
         const wal_segment_info *infos = wal_recovery_infos(&rc, &ni);
         if (o->verbose && ni > before) {
             const wal_segment_info *s = &infos[ni - 1];
+            struct stat fst;
+            uint64_t size = stat(l->v[i].path, &fst) == 0 ? (uint64_t)fst.st_size : len;
+            bool zeros = st == WAL_OK && s->valid_len < size;
             printf("  seq %" PRIu64 ", first index %" PRIu64 ", prev term %" PRIu64
-                   ", group %" PRIu32 "%s: %" PRIu64 " records, %" PRIu64 " of %zu bytes valid\n",
+                   ", group %" PRIu32 "%s: %" PRIu64 " records, %" PRIu64 " of %" PRIu64
+                   " bytes valid%s\n",
                    s->h.seq, s->h.first_index, s->h.prev_term, s->h.group,
                    (s->h.flags & WAL_SEG_MARK) ? ", begins with a snapshot mark" : "", s->records,
-                   s->valid_len, len);
+                   s->valid_len, size, zeros ? ", the rest zeros (preallocated, not written)" : "");
         }
         if (st != WAL_OK)
             out.seg_size = len;

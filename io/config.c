@@ -302,6 +302,9 @@ static const char *apply(keel_config *cfg, io_server_opts *o, int argc, char **a
         WANT(1);
         bool ignored;
         return set_bool(argv[1], &ignored);
+    } else if (!strcasecmp(name, "wal-preallocate")) {
+        WANT(1);
+        return set_bool(argv[1], &o->wal_preallocate);
     } else if (!strcasecmp(name, "wal-repair-corrupt")) {
         WANT(1);
         return set_bool(argv[1], &o->wal_repair_corrupt);

@@ -76,6 +76,24 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Where the file's data ends: before a hole that runs to its end (a
+ * preallocated segment's unwritten space, which reads as zeros), else its
+ * size. A hole with data after it is read like data: recovery judges it. */
+static size_t data_end(int fd, size_t size)
+{
+    off_t hole = lseek(fd, 0, SEEK_HOLE);
+    size_t end = size;
+    if (hole >= 0 && (size_t)hole < size) {
+        errno = 0;
+        if (lseek(fd, hole, SEEK_DATA) < 0 && errno == ENXIO)
+            end = (size_t)hole;
+    }
+    /* The reads start at the beginning (the seeks moved the offset; if
+     * this failed, they fail too). */
+    (void)lseek(fd, 0, SEEK_SET);
+    return end;
+}
+
 int persist_read_file(const char *path, char **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,7 +105,7 @@ int persist_read_file(const char *path, char **data, size_t *len)
         close(fd);
         return e;
     }
-    size_t size = (size_t)st.st_size;
+    size_t size = data_end(fd, (size_t)st.st_size);
     char *buf = malloc(size ? size : 1);
     if (buf == NULL) {
         close(fd);
@@ -234,6 +252,14 @@ int persist_save_tail(const char *gdir, const char *path, uint64_t from, const c
         return e;
     if (from > len)
         from = len;
+    /* Not the zeros of a preallocated segment's unwritten space: up to the
+     * last non-zero byte, rounded up to a 4 KiB block. */
+    size_t end = len;
+    while (end > from && data[end - 1] == 0)
+        end--;
+    end = end == from ? from : (end + 4095) / 4096 * 4096;
+    if (end > len)
+        end = len;
     int fd = -1;
     e = EEXIST;
     for (int k = 0; k < 1000 && e == EEXIST; k++) {
@@ -247,14 +273,14 @@ int persist_save_tail(const char *gdir, const char *path, uint64_t from, const c
         e = fd < 0 ? errno : 0;
     }
     if (!e)
-        e = write_all(fd, data + from, len - (size_t)from);
+        e = write_all(fd, data + from, end - (size_t)from);
     if (!e && fsync(fd) != 0)
         e = errno;
     if (fd >= 0 && close(fd) != 0 && !e)
         e = errno;
     if (!e)
         e = sync_dir(gdir);
-    *bytes = len - from;
+    *bytes = end - from;
     free(data);
     return e;
 }
@@ -584,6 +610,7 @@ struct persist_writer {
     char *gdir;
     persist_done_fn *done;
     void *ctx;
+    uint64_t prealloc; /* preallocate segments to this size (0: no) */
 
     pthread_mutex_t mu;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
@@ -744,6 +771,21 @@ static bool sync_gdir(persist_writer *w)
     return e == 0;
 }
 
+/* Extends the open segment to w->prealloc bytes of allocated zeros
+ * (recovery takes zeros after the last record for unwritten space,
+ * wal.h). Records then go into allocated blocks inside the file's size:
+ * their fdatasync has no new size to make durable (about a third less time
+ * and CPU per sync on ext4, decision 0013). Best effort: without fallocate
+ * support or the space, the segment grows as it is written. */
+static void preallocate(persist_writer *w)
+{
+    struct stat st;
+    if (w->prealloc == 0 || fstat(w->fd, &st) != 0 || (uint64_t)st.st_size >= w->prealloc)
+        return;
+    if (fallocate(w->fd, 0, 0, (off_t)w->prealloc) != 0 && ftruncate(w->fd, st.st_size) != 0)
+        w->prealloc = 0; /* a file we cannot even put back: leave preallocation alone */
+}
+
 /* Makes op's segment the open one. The previous one is synced first, so a
  * torn tail can only be in the newest segment, and closed: it is done. */
 static bool open_segment(persist_writer *w, const wal_write *op)
@@ -768,6 +810,7 @@ static bool open_segment(persist_writer *w, const wal_write *op)
         return false;
     }
     w->seq = op->seq;
+    preallocate(w);
     if (op->create) {
         pthread_mutex_lock(&w->mu);
         w->stats.segments_created++;
@@ -952,6 +995,8 @@ void persist_writer_submit(persist_writer *w, const wal_batch *b)
      * block on it again (two more context switches per batch). */
     pthread_cond_signal(&w->cond);
 }
+
+void persist_writer_set_prealloc(persist_writer *w, uint64_t bytes) { w->prealloc = bytes; }
 
 void persist_writer_set_fsync(persist_writer *w, persist_fsync mode)
 {

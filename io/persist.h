@@ -113,13 +113,16 @@ persist_status persist_recover(const char *gdir, uint32_t group, bool repair_cor
 /* The file steps recovery and keel-check-wal share. Each returns 0 or an
  * errno. */
 
-/* Reads a whole file into *data (malloc'd). */
+/* Reads a whole file into *data (malloc'd), but for a hole at its end
+ * (the unwritten, zero space of a preallocated segment). */
 int persist_read_file(const char *path, char **data, size_t *len);
 
 /* Copies bytes [from, end) of path to a new file path<suffix> (or
  * path<suffix>.1, ...) and syncs it and dir (path's directory): what a
- * repair cuts is kept for people. The new file's path goes to
- * saved[PATH_MAX], the bytes copied to *bytes. */
+ * repair cuts is kept for people. end: after the last non-zero byte,
+ * rounded up to 4 KiB (not the zeros of a preallocated segment's unwritten
+ * space). The new file's path goes to saved[PATH_MAX], the bytes copied to
+ * *bytes. */
 int persist_save_tail(const char *dir, const char *path, uint64_t from, const char *suffix,
                       char *saved, uint64_t *bytes);
 
@@ -151,6 +154,12 @@ persist_writer *persist_writer_new(uv_loop_t *loop, const char *gdir, persist_fs
 /* Hands b to the thread; b stays unchanged until done() is called. One
  * batch at a time: submit again only after done(). */
 void persist_writer_submit(persist_writer *w, const wal_batch *b);
+
+/* Preallocate each segment the writer opens to bytes (fallocate; 0: do
+ * not): appends then stay inside the file's size, so fdatasync has no
+ * size to journal. Best effort (a file system without fallocate, or too
+ * little space, is left as it was). Before the first submit. */
+void persist_writer_set_prealloc(persist_writer *w, uint64_t bytes);
 
 /* CONFIG SET appendfsync: from the next batch on (switching to ALWAYS
  * also syncs what is unsynced now). */

@@ -397,6 +397,7 @@ void io_server_opts_default(io_server_opts *o)
     o->lim = node_limits_default();
     o->appendfsync = PERSIST_FSYNC_ALWAYS;
     o->wal_segment_size = 64u << 20;
+    o->wal_preallocate = true;
     o->wal_snapshot_threshold = 64u << 20;
 }
 
@@ -1072,9 +1073,12 @@ static bool start_writer(io_server *s)
 {
     s->writer = persist_writer_new(&s->loop, GROUP_DIR, (persist_fsync)s->opts.appendfsync,
                                    on_log_done, s);
-    if (s->writer == NULL)
+    if (s->writer == NULL) {
         log_msg(LOG_WARNING, "cannot start the log writer thread", NULL);
-    return s->writer != NULL;
+        return false;
+    }
+    persist_writer_set_prealloc(s->writer, s->opts.wal_preallocate ? s->opts.wal_segment_size : 0);
+    return true;
 }
 
 static void log_opts(io_server *s, node_log_opts *lo)

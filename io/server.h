@@ -38,6 +38,7 @@ typedef struct io_server_opts {
     bool appendonly;                 /* the write-ahead log: no */
     int appendfsync;                 /* persist_fsync: always */
     uint64_t wal_segment_size;       /* 64 MiB */
+    bool wal_preallocate;            /* fallocate each segment to wal_segment_size (yes) */
     uint64_t wal_snapshot_threshold; /* a snapshot once the log grew this much: 64 MiB, 0 = never */
     bool wal_repair_corrupt;         /* cut a corrupt log at the damage and start */
     struct {

@@ -92,6 +92,9 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
      * fires when the log is idle (io/server.c's `save`), so that snapshots
      * also cover the whole log and remove every segment. */
     p->save_idle_ms = ((w->o.seed * 0xd6e8feb86659fd93ULL) >> 63) ? 100 + (int64_t)(w->o.seed % 5) * 100 : 0;
+    /* Preallocated segments (zeros to SEG_MAX, as the server's fallocate)
+     * on half of the seeds, from the seed too. */
+    p->prealloc = ((w->o.seed * 0xa0761d6478bd642fULL) >> 63) != 0;
     /* Queue keys on half of the seeds, and their mix: from the seed too,
      * and the workload of a seed without them draws what it always did. */
     uint64_t q = w->o.seed ^ 0x71756575652d6b65ULL; /* splitmix64's finaliser */
@@ -180,6 +183,8 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     if (p->clock)
         ADD("(offset<=%" PRId64 "ms drift<=%.2f%%)", p->offset_ms_max, PCT(p->drift_ppm_max));
     ADD(" faults_every=%" PRId64 "..%" PRId64 "ms", p->fault_ms_min, p->fault_ms_max);
+    if (p->prealloc)
+        ADD(" prealloc");
     if (w->o.nodes > 1)
         ADD(" reads=%s forward=%s", p->lease_reads ? "lease" : "read-index",
             p->forward ? "on" : "off");

@@ -440,7 +440,8 @@ static void log_write(sim_world *w, sim_node *sn)
         const wal_write *op = &ops[i];
         char name[WAL_NAME_SIZE];
         seg_name(name, op);
-        if (op->create || strcmp(name, sn->open_seg) != 0) {
+        bool opening = op->create || strcmp(name, sn->open_seg) != 0;
+        if (opening) {
             /* The previous segment is synced before another is opened. */
             sync_open(sn);
             memcpy(sn->open_seg, name, sizeof(name));
@@ -451,6 +452,12 @@ static void log_write(sim_world *w, sim_node *sn)
                      op->create ? "creates" : "writes to", name,
                      op->create ? "exists already" : "does not exist");
             return;
+        }
+        if (opening && w->p.prealloc && f->data.len < SEG_MAX) {
+            /* io/persist.c's preallocate(): zeros to the segment size,
+             * durable with the creation's sync (or the next one). */
+            static const char zeros[SEG_MAX];
+            sdisk_write(&sn->disk, f, f->data.len, zeros, SEG_MAX - f->data.len);
         }
         const char *p = sn->wbuf.data + op->buf_off;
         if (i == fail_at) {

@@ -103,6 +103,7 @@ typedef struct sim_profile {
     bool lease_reads;        /* cluster: reads under the leader's lease */
     bool forward;            /* cluster: followers forward to the leader */
     int64_t save_idle_ms;    /* one node: a snapshot once the log is idle, at most this often (0: off) */
+    bool prealloc;           /* segments preallocated with zeros, as io/persist.c's fallocate */
     /* Queue keys (sim/client.c), on half of the seeds: RPUSH, LPOP, BLPOP. */
     int queues;              /* how many (q0, ...), 0: none */
     uint32_t queue_ppm;      /* an op is on a queue */

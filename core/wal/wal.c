@@ -612,6 +612,13 @@ wal_status wal_recovery_segment(wal_recovery *rc, const char *name, const void *
         wal_record r;
         size_t rlen = 0;
         why = wal_record_decode(buf + off, len - off, wal_record_seed(h->salt, off), &r, &rlen);
+        if (why == WAL_R_REC_ZERO && all_zero(buf + off, len - off)) {
+            /* Zeros to the end: space the writer preallocated and never
+             * wrote (or whose write never reached the disk: it was not
+             * synced, so not acknowledged). The segment ends here. */
+            info.zero_tail = len - off;
+            break;
+        }
         if (wal_reason_is_framing(why)) {
             size_t at = 0;
             int found = search_valid(buf, len, off + 1, h->salt, h->group, &at);

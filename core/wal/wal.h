@@ -357,6 +357,8 @@ typedef void wal_record_fn(void *ctx, const wal_record *r, const wal_visit *v);
 typedef struct wal_segment_info {
     wal_segment_header h;
     uint64_t valid_len;  /* header and whole valid records */
+    uint64_t zero_tail;  /* zero bytes after them to the end: preallocated
+                          * space, never written (the segment is OK) */
     uint64_t records;    /* valid records, not counting the header */
     uint64_t entries;    /* of them ENTRY_* */
 } wal_segment_info;
@@ -393,6 +395,13 @@ void wal_recovery_free(wal_recovery *rc);
  * it (hard states) are only handed out once it is there. A SNAPSHOT_MARK
  * below the first segment's first index - 1 is covered by where the log
  * starts (compaction removed what it marked): handed out, not applied.
+ *
+ * A segment may end in zeros (the writer preallocates its files): when
+ * every byte from a record boundary to the end is zero, the segment ends
+ * there, cleanly (OK, valid_len that boundary, zero_tail the rest), in any
+ * segment: nothing was ever written there, or what was never reached the
+ * disk and so was never acknowledged. (Entries lost that way from an
+ * older segment leave a gap the next segment's first index shows.)
  *
  * Damage: a record whose framing is bad (short, zeroed, bad length or
  * checksum) is a torn tail only in the newest segment and only if no

@@ -124,14 +124,30 @@ class CheckWal(unittest.TestCase):
         code, out = run(self.dir)
         self.assertEqual(code, 0, out)
 
-        # A second torn tail is saved next to the first, not over it.
+        # Zeros after the last record are a preallocated segment's unused
+        # space: clean, nothing to fix, nothing cut.
         with open(self.path(last), "ab") as f:
             f.write(b"\0" * 100)
+        code, out = run("--verbose", self.dir)
+        self.assertEqual(code, 0, out)
+        self.assertIn("the rest zeros (preallocated, not written)", out)
         code, out = run("--fix", self.dir)
         self.assertEqual(code, 0, out)
-        self.assertIn("zeroed record", out)
+        self.assertEqual(os.path.getsize(self.path(last)), len(whole) + 100)
+        self.assertFalse(os.path.exists(self.path(last) + ".torn.1"))
+
+        # A second torn tail (in those zeros) is saved next to the first,
+        # not over it: up to its last non-zero byte, not the zeros after.
+        with open(self.path(last), "r+b") as f:
+            f.seek(len(whole))
+            f.write(b"\1" * 30)
+        code, out = run("--fix", self.dir)
+        self.assertEqual(code, 0, out)
+        self.assertIn("record cut short", out)
         with open(self.path(last) + ".torn.1", "rb") as f:
-            self.assertEqual(f.read(), b"\0" * 100)
+            self.assertEqual(f.read(), b"\1" * 30 + b"\0" * 70)
+        with open(self.path(last), "rb") as f:
+            self.assertEqual(f.read(), whole)
 
     def test_torn_segment_header_is_removed(self):
         segs = three_segments()

@@ -821,6 +821,51 @@ class Durability(unittest.TestCase):
         c.close()
         self.stop_clean(s)
 
+    @keel_only
+    def test_segments_are_preallocated(self):
+        """Each segment is preallocated to wal-segment-size (its fdatasyncs
+        then have no file size to journal); the zeros after the last record
+        are unused space, not a torn tail, across kill -9."""
+        size = 4096
+        s = self.server("--wal-segment-size", str(size))
+        c = s.conn()
+        keys = self.write_keys(c, b"pre", 200)
+        segs = segments(self.data)
+        self.assertGreater(len(segs), 2)
+        self.assertEqual({p: os.path.getsize(p) for p in segs}, {p: size for p in segs})
+        c.close()
+        s.crash()
+        s = self.server("--wal-segment-size", str(size))
+        log = s.log.decode(errors="replace")
+        self.assertNotIn("torn", log.lower(), log)
+        c = s.conn()
+        self.assertEqual(info(c)["wal_torn_bytes_cut"], "0")
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        keys.update(self.write_keys(c, b"inside", 20))  # written into the zeros
+        c.close()
+        s.crash()
+        # Off: what it writes from now on grows as written.
+        s = self.server("--wal-segment-size", str(size), "--wal-preallocate", "no")
+        c = s.conn()
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        before = set(segments(self.data))
+        keys.update(self.write_keys(c, b"grown", 200))
+        new = [p for p in segments(self.data) if p not in before]
+        self.assertGreater(len(new), 1)
+        for p in new:
+            self.assertLess(os.path.getsize(p), size, p)
+        c.close()
+        s.crash()
+        s = self.server("--wal-segment-size", str(size))
+        c = s.conn()
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assertEqual(cmd(c, "DBSIZE"), len(keys))
+        c.close()
+        self.stop_clean(s)
+
     # d. -------------------------------------------------------------------
 
     @keel_only

@@ -799,17 +799,29 @@ Test(persist, torn_tail_is_cut_and_saved)
     assert_entries(&rx.got, &want, 39);
     wal_recovery_free(&rc);
 
-    /* A zeroed tail next time goes to .torn.1. */
+    /* Zeros after the last record (a preallocated segment's unused
+     * space): clean, nothing cut. */
     int fd = open(path, O_WRONLY | O_APPEND);
-    char zeros[100] = {0};
-    cr_assert_eq(write(fd, zeros, sizeof zeros), (ssize_t)sizeof zeros);
+    char tail[100] = {0};
+    cr_assert_eq(write(fd, tail, sizeof tail), (ssize_t)sizeof tail);
+    close(fd);
+    cr_assert_eq(recover(t.gdir, false, &rx, &rc, &out, err), PERSIST_OK, "%s", err);
+    cr_assert(!out.torn);
+    cr_assert_eq(file_size(path), valid + sizeof tail);
+    assert_entries(&rx.got, &want, 39);
+    wal_recovery_free(&rc);
+
+    /* A torn tail in them next time goes to .torn.1. */
+    memset(tail, 0x11, sizeof tail);
+    fd = open(path, O_WRONLY);
+    cr_assert_eq(pwrite(fd, tail, sizeof tail, (off_t)valid), (ssize_t)sizeof tail);
     close(fd);
     cr_assert_eq(recover(t.gdir, false, &rx, &rc, &out, err), PERSIST_OK, "%s", err);
     cr_assert(out.torn);
-    cr_assert_eq(out.torn_bytes, sizeof zeros);
+    cr_assert_eq(out.torn_bytes, sizeof tail);
     snprintf(saved, sizeof saved, "%s.torn.1", path);
     cr_assert_str_eq(out.torn_saved, saved);
-    cr_assert_eq(file_size(saved), sizeof zeros);
+    cr_assert_eq(file_size(saved), sizeof tail);
     cr_assert_eq(file_size(path), valid);
     wal_recovery_free(&rc);
 

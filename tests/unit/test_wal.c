@@ -654,33 +654,66 @@ Test(wal, corrupt_reports_where_a_valid_record_follows)
 /* ------------------------------------------------------------------------ */
 /* Zeroed tails                                                             */
 
+/* The zero_tail recovery saw in segment i (after scan_disk). */
+static uint64_t zero_tail_of(const wal_recovery *rc, size_t i)
+{
+    size_t n;
+    const wal_segment_info *in = wal_recovery_infos(rc, &n);
+    cr_assert_lt(i, n);
+    return in[i].zero_tail;
+}
+
+/* Appends z zero bytes to segment sg (a preallocated file's unwritten space). */
+static void add_zeros(seg *sg, size_t z)
+{
+    memset(kbuf_reserve(&sg->b, z), 0, z);
+    sg->b.len += z;
+}
+
 Test(wal, zeroed_tails)
 {
     disk d;
     disk_init(&d);
     build_log(&d, 400);
-    seen_list clean = {KBUF_INIT};
+    cr_assert_gt(d.n, 2);
+    seen_list clean = {KBUF_INIT}, l = {KBUF_INIT};
     wal_result res;
+    wal_recovery rc;
     cr_assert_eq(recover(&d, d.n, &clean, &res, NULL), WAL_OK);
     seg *nw = &d.s[d.n - 1];
     size_t full = nw->b.len;
-    /* A preallocated (zero-filled) rest of the file. */
-    for (size_t z = 1; z < 300; z += 37) {
-        memset(kbuf_reserve(&nw->b, z), 0, z);
-        nw->b.len += z;
-        cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_TORN_TAIL);
-        cr_assert_eq(res.reason, WAL_R_REC_ZERO);
-        cr_assert_eq(res.valid_len, full);
-        cr_assert_eq(res.offset, full);
+    /* Zeros to the end of the newest segment (preallocated, never written):
+     * the log ends cleanly before them, every record there. */
+    for (size_t z = 1; z < 5000; z += 373) {
+        add_zeros(nw, z);
+        cr_assert_eq(recover(&d, d.n, &l, &res, NULL), WAL_OK, "%zu zeros", z);
+        cr_assert_eq(seen_n(&l), seen_n(&clean));
+        cr_assert_eq(scan_disk(&d, &rc), WAL_OK);
+        cr_assert_eq(zero_tail_of(&rc, d.n - 1), z);
+        wal_recovery_free(&rc);
+        /* One bit set anywhere in them: not unwritten space, a torn tail. */
+        for (size_t at = 0; at < z; at += 1 + z / 7) {
+            nw->b.data[full + at] = 0x10;
+            cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_TORN_TAIL, "%zu of %zu", at, z);
+            cr_assert_eq(res.valid_len, full);
+            cr_assert_eq(res.offset, full);
+            nw->b.data[full + at] = 0;
+        }
         nw->b.len = full;
     }
-    /* The last record zeroed (a write whose pages never reached the disk). */
+    /* The last record zeroed to the end (its pages never reached the disk,
+     * so it was never acknowledged): the log ends before it. */
     const seen *last = seen_at(&clean, seen_n(&clean) - 1);
     char save[512];
     memcpy(save, nw->b.data + last->offset, last->len);
     memset(nw->b.data + last->offset, 0, last->len);
-    cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_TORN_TAIL);
-    cr_assert_eq(res.valid_len, last->offset);
+    add_zeros(nw, 1000);
+    cr_assert_eq(recover(&d, d.n, &l, &res, NULL), WAL_OK);
+    cr_assert_eq(seen_n(&l), seen_n(&clean) - 1);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_OK);
+    cr_assert_eq(zero_tail_of(&rc, d.n - 1), last->len + 1000);
+    wal_recovery_free(&rc);
+    nw->b.len = full;
     /* Only its second half zeroed: a checksum mismatch, still torn. */
     memcpy(nw->b.data + last->offset, save, last->len / 2);
     cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_TORN_TAIL);
@@ -695,16 +728,46 @@ Test(wal, zeroed_tails)
     cr_assert_eq(res.reason, WAL_R_REC_ZERO);
     cr_assert_eq(res.offset, mid->offset);
     cr_assert_eq(res.found_offset, last->offset);
-    /* A zeroed tail in a segment that is not the newest: corrupt. */
+    /* Zeros at the end of every older segment (preallocated segments the
+     * writer moved on from): the same log. */
     disk_free(&d);
     disk_init(&d);
     build_log(&d, 400);
-    seg *old = &d.s[0];
-    memset(kbuf_reserve(&old->b, 50), 0, 50);
-    old->b.len += 50;
+    for (size_t s = 0; s + 1 < d.n; s++)
+        add_zeros(&d.s[s], 64 + s);
+    cr_assert_eq(recover(&d, d.n, &l, &res, NULL), WAL_OK);
+    cr_assert_eq(seen_n(&l), seen_n(&clean));
+    for (size_t i = 0; i < seen_n(&l); i++)
+        cr_assert(memcmp(seen_at(&l, i), seen_at(&clean, i), sizeof(seen)) == 0);
+    cr_assert_eq(scan_disk(&d, &rc), WAL_OK);
+    for (size_t s = 0; s + 1 < d.n; s++)
+        cr_assert_eq(zero_tail_of(&rc, s), 64 + s);
+    wal_recovery_free(&rc);
+    /* ... but there a non-zero byte in them is corrupt (not the newest). */
+    d.s[0].b.data[d.s[0].b.len - 1] = 1;
     cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_CORRUPT);
     cr_assert_eq(res.segment, 0);
-    cr_assert_eq(res.reason, WAL_R_REC_ZERO);
+    d.s[0].b.data[d.s[0].b.len - 1] = 0;
+    /* An older segment's last entry zeroed (lost): the next segment does
+     * not continue the log, and says so. */
+    size_t victim = seen_n(&clean);
+    for (size_t i = 0; i + 1 < seen_n(&clean); i++) {
+        const seen *c = seen_at(&clean, i);
+        size_t j = i + 1; /* the next entry: the next segment's first, after its hard state */
+        while (j < seen_n(&clean) && seen_at(&clean, j)->type == WAL_HARD_STATE)
+            j++;
+        if (j == seen_n(&clean) || seen_at(&clean, i + 1)->segment != c->segment + 1 ||
+            c->segment + 1 >= d.n || c->type != WAL_ENTRY_NORMAL)
+            continue;
+        const seen *e = seen_at(&clean, j);
+        if (e->segment == c->segment + 1 && e->index == c->index + 1 && e->eff.drop_from == 0)
+            victim = i;
+    }
+    cr_assert_lt(victim, seen_n(&clean), "no older segment ends in an entry");
+    const seen *v = seen_at(&clean, victim);
+    memset(d.s[v->segment].b.data + v->offset, 0, v->len);
+    cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_CORRUPT);
+    cr_assert_eq(res.segment, v->segment + 1);
     /* A torn header in the newest segment: remove it. */
     disk_free(&d);
     disk_init(&d);
@@ -712,13 +775,13 @@ Test(wal, zeroed_tails)
     nw = &d.s[d.n - 1];
     nw->b.len = WAL_SEG_HEADER;
     memset(nw->b.data + 20, 0, WAL_SEG_HEADER - 20);
-    memset(kbuf_reserve(&nw->b, 4096), 0, 4096);
-    nw->b.len += 4096;
+    add_zeros(nw, 4096);
     cr_assert_eq(recover(&d, d.n, NULL, &res, NULL), WAL_TORN_TAIL);
     cr_assert_eq(res.reason, WAL_R_SEG_BAD_CHECKSUM);
     cr_assert_eq(res.valid_len, 0);
     cr_assert_eq(res.segment, d.n - 1);
     kbuf_free(&clean.v);
+    kbuf_free(&l.v);
     disk_free(&d);
 }
 
