@@ -950,8 +950,12 @@ size_t wal_first_needed(const wal_segment_header *hs, size_t n, uint64_t snap_in
     if (n >= 2 && k == n - 1) {
         /* Not the newest alone: it may be a creation that never finished
          * (cut back to its header, its hard state record gone). The log
-         * must also read without it. */
-        size_t p = first_covering(hs, n - 1, snap_index);
+         * must also read without it, so start at an older segment that
+         * covers the snapshot and that the newest does not reach back
+         * before (a replacement or a mark may start below the segments
+         * before it). */
+        uint64_t newest = hs[n - 1].first_index - 1;
+        size_t p = first_covering(hs, n - 1, snap_index < newest ? snap_index : newest);
         if (p < n - 1)
             k = p;
     }

@@ -531,10 +531,11 @@ void wal_writer_roll(wal_writer *w);
 /* The segment a log must start from once a snapshot covers every entry up
  * to snap_index: the newest segment whose first index <= snap_index + 1
  * (hs: the headers of the segments, oldest first), but never the newest
- * segment alone when an older one qualifies among the others: the newest
- * may be a creation that never finished (a crash, or a failed write, left
- * its header and not its hard state record, which then lived only in the
- * segment before it), so the log must also read without it. The segments
+ * segment alone when an older one qualifies among the others (one whose
+ * first index is also <= the newest's): the newest may be a creation that
+ * never finished (a crash, or a failed write, left its header and not its
+ * hard state record, which then lived only in the segment before it), so
+ * the log must also read without it. The segments
  * before the result are not needed: compaction deletes them (in any order,
  * and a crash in the middle leaves a log this function still starts at the
  * same place), and recovery skips any left over. Returns n when no segment

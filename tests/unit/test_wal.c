@@ -1405,6 +1405,13 @@ Test(wal, first_needed_rules)
     s[3].first_index = 150;
     cr_assert_eq(wal_first_needed(s, 4, 160), 1);
     cr_assert_eq(wal_first_needed(s, 4, 148), 1);
+    /* Nor one the newest reaches back before (it replaces from 20): the
+     * log with the newest must still read from there. */
+    s[1].first_index = 30;
+    s[3].first_index = 20;
+    cr_assert_eq(wal_first_needed(s, 4, 40), 0);
+    s[1].first_index = 101;
+    s[3].first_index = 150;
     /* ... and when no older segment could start it, the newest alone. */
     s[0].first_index = 170;
     s[1].first_index = 180;
