@@ -94,11 +94,16 @@ static size_t data_end(int fd, size_t size)
     return end;
 }
 
-int persist_read_file(const char *path, char **data, size_t *len)
+static int read_file(const char *path, bool sync_first, char **data, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno;
+    if (sync_first && fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
@@ -128,6 +133,23 @@ int persist_read_file(const char *path, char **data, size_t *len)
     *data = buf;
     *len = size;
     return 0;
+}
+
+int persist_read_file(const char *path, char **data, size_t *len)
+{
+    return read_file(path, false, data, len);
+}
+
+/* A segment recovery replays: synced first. After a kill -9 its last
+ * writes may be in the page cache only (written, never synced, so never
+ * acknowledged); replayed, they would be served and, in a cluster,
+ * reported to the leader as durable, and a power cut later would take
+ * them back. Synced, what recovery reads is what the disk holds; it also
+ * makes the trailing hole read_file looks for (SEEK_HOLE) the disk's,
+ * not a page cache's a file system might misreport. */
+static int read_segment(const char *path, char **data, size_t *len)
+{
+    return read_file(path, true, data, len);
 }
 
 /* Removes gdir/name; already gone is fine (a removal a crash interrupted). */
@@ -541,7 +563,7 @@ static persist_status recover_log(const char *gdir, const dname *segs, size_t n,
         char path[PATH_MAX];
         char *data = NULL;
         size_t len = 0;
-        int e = join(path, gdir, segs[i].s) ? persist_read_file(path, &data, &len) : errno;
+        int e = join(path, gdir, segs[i].s) ? read_segment(path, &data, &len) : errno;
         if (e) {
             say(err, cap, "reading %s: %s", path, strerror(e));
             return PERSIST_FAIL;
@@ -549,6 +571,13 @@ static persist_status recover_log(const char *gdir, const dname *segs, size_t n,
         st = wal_recovery_segment(rc, segs[i].s, data, len, i + 1 == n, on_record, ctx);
         free(data);
         out->segments++;
+    }
+    /* Their names too (a kill -9 between a segment's creation and the
+     * directory's sync leaves a name only the cache holds). */
+    int e = out->segments ? sync_dir(gdir) : 0;
+    if (e) {
+        say(err, cap, "syncing %s: %s", gdir, strerror(e));
+        return PERSIST_FAIL;
     }
     out->records = rc->records;
     if (st == WAL_OK)

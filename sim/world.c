@@ -453,12 +453,6 @@ static void log_write(sim_world *w, sim_node *sn)
                      op->create ? "exists already" : "does not exist");
             return;
         }
-        if (opening && w->p.prealloc && f->data.len < SEG_MAX) {
-            /* io/persist.c's preallocate(): zeros to the segment size,
-             * durable with the creation's sync (or the next one). */
-            static const char zeros[SEG_MAX];
-            sdisk_write(&sn->disk, f, f->data.len, zeros, SEG_MAX - f->data.len);
-        }
         const char *p = sn->wbuf.data + op->buf_off;
         if (i == fail_at) {
             /* Part of this write goes in, then the error. */
@@ -467,6 +461,14 @@ static void log_write(sim_world *w, sim_node *sn)
             break;
         }
         sdisk_write(&sn->disk, f, op->offset, p, op->len);
+        if (opening && w->p.prealloc && f->data.len < SEG_MAX) {
+            /* io/persist.c's preallocate(): zeros to the segment size,
+             * durable with the creation's sync (or the next one). Queued
+             * after the write, so that a tear can keep a prefix of that
+             * write (its header alone, say) with or without the zeros. */
+            static const char zeros[SEG_MAX];
+            sdisk_write(&sn->disk, f, f->data.len, zeros, SEG_MAX - f->data.len);
+        }
         if (op->create)
             sdisk_sync(&sn->disk, f); /* a new file and its directory entry */
     }

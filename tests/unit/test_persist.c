@@ -753,6 +753,47 @@ Test(persist, eio_write_fails_every_later_batch)
 /* ------------------------------------------------------------------------ */
 /* Start-up recovery                                                        */
 
+/* persist_read_file stops at a hole that runs to the end (a preallocated
+ * segment's unwritten space) and reads a hole with data after it. */
+Test(persist, read_file_stops_at_a_trailing_hole)
+{
+    tdir t;
+    tdir_make(&t, false);
+    char path[160];
+    snprintf(path, sizeof path, "%s/seg", t.root);
+    int fd = open(path, O_CREAT | O_RDWR, 0644);
+    cr_assert_geq(fd, 0);
+    char a[100];
+    memset(a, 'a', sizeof a);
+    cr_assert_eq(pwrite(fd, a, sizeof a, 0), (ssize_t)sizeof a);
+    size_t size = 1u << 20;
+    bool prealloc = fallocate(fd, 0, 0, (off_t)size) == 0;
+    cr_assert_eq(fsync(fd), 0);
+    off_t hole = lseek(fd, 0, SEEK_HOLE);
+    char *data = NULL;
+    size_t len = 0;
+    cr_assert_eq(persist_read_file(path, &data, &len), 0);
+    cr_assert_geq(len, sizeof a);
+    cr_assert(memcmp(data, a, sizeof a) == 0);
+    for (size_t i = sizeof a; i < len; i++)
+        cr_assert_eq(data[i], 0, "byte %zu", i);
+    if (prealloc && hole > 0 && (size_t)hole < size)
+        cr_assert_eq(len, (size_t)hole, "the unwritten end was read");
+    else
+        cr_assert_eq(len, prealloc ? size : sizeof a);
+    free(data);
+    /* Data after the hole: the whole file. */
+    cr_assert_eq(pwrite(fd, "b", 1, (off_t)size - 1), 1);
+    cr_assert_eq(fsync(fd), 0);
+    close(fd);
+    cr_assert_eq(persist_read_file(path, &data, &len), 0);
+    cr_assert_eq(len, size);
+    cr_assert(memcmp(data, a, sizeof a) == 0);
+    cr_assert_eq(data[size - 1], 'b');
+    free(data);
+    tdir_rm(&t);
+}
+
 Test(persist, torn_tail_is_cut_and_saved)
 {
     tdir t;
