@@ -399,8 +399,8 @@ void wal_recovery_free(wal_recovery *rc);
  * A segment may end in zeros (the writer preallocates its files): when
  * every byte from a record boundary to the end is zero, the segment ends
  * there, cleanly (OK, valid_len that boundary, zero_tail the rest), in any
- * segment: nothing was ever written there, or what was never reached the
- * disk and so was never acknowledged. (Entries lost that way from an
+ * segment: nothing was ever written there, or what was written never
+ * reached the disk and so was never acknowledged. (Entries lost that way from an
  * older segment leave a gap the next segment's first index shows.)
  *
  * Damage: a record whose framing is bad (short, zeroed, bad length or
@@ -535,12 +535,12 @@ void wal_writer_roll(wal_writer *w);
  * first index is also <= the newest's): the newest may be a creation that
  * never finished (a crash, or a failed write, left its header and not its
  * hard state record, which then lived only in the segment before it), so
- * the log must also read without it. The segments
- * before the result are not needed: compaction deletes them (in any order,
- * and a crash in the middle leaves a log this function still starts at the
- * same place), and recovery skips any left over. Returns n when no segment
- * qualifies (every one starts after snap_index + 1: entries are missing).
- * Never more than n - 1 when n > 0. */
+ * the log must also read without it. The segments before the result are
+ * not needed: compaction deletes them (in any order, and a crash in the
+ * middle leaves a log this function still starts at the same place), and
+ * recovery skips any left over. Returns n when no segment qualifies (every
+ * one starts after snap_index + 1: entries are missing). Never more than
+ * n - 1 when n > 0. */
 size_t wal_first_needed(const wal_segment_header *hs, size_t n, uint64_t snap_index);
 
 /* How a recovered log meets the snapshot loaded with it (Raft's

@@ -1382,13 +1382,20 @@ Test(wal, compaction_keeps_a_recoverable_log)
     disk_free(&d);
 }
 
+/* Four segment headers with these first indexes. */
+static void firsts(wal_segment_header s[4], uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    memset(s, 0, 4 * sizeof *s);
+    s[0].first_index = a;
+    s[1].first_index = b;
+    s[2].first_index = c;
+    s[3].first_index = d;
+}
+
 Test(wal, first_needed_rules)
 {
     wal_segment_header s[4];
-    memset(s, 0, sizeof s);
-    uint64_t firsts[4] = {1, 101, 201, 301};
-    for (int i = 0; i < 4; i++)
-        s[i].first_index = firsts[i];
+    firsts(s, 1, 101, 201, 301);
     cr_assert_eq(wal_first_needed(s, 4, 0), 0);
     cr_assert_eq(wal_first_needed(s, 4, 99), 0);
     cr_assert_eq(wal_first_needed(s, 4, 100), 1);
@@ -1402,26 +1409,18 @@ Test(wal, first_needed_rules)
     cr_assert_eq(wal_first_needed(s, 0, 5000), 0);
     /* A replacement announced by the newest segment from 150: without it,
      * the log must start where entry 150 is. */
-    s[3].first_index = 150;
+    firsts(s, 1, 101, 201, 150);
     cr_assert_eq(wal_first_needed(s, 4, 160), 1);
     cr_assert_eq(wal_first_needed(s, 4, 148), 1);
     /* Nor one the newest reaches back before (it replaces from 20): the
      * log with the newest must still read from there. */
-    s[1].first_index = 30;
-    s[3].first_index = 20;
+    firsts(s, 1, 30, 201, 20);
     cr_assert_eq(wal_first_needed(s, 4, 40), 0);
-    s[1].first_index = 101;
-    s[3].first_index = 150;
     /* ... and when no older segment could start it, the newest alone. */
-    s[0].first_index = 170;
-    s[1].first_index = 180;
-    s[2].first_index = 190;
+    firsts(s, 170, 180, 190, 150);
     cr_assert_eq(wal_first_needed(s, 4, 160), 3);
-    s[0].first_index = 1;
-    s[1].first_index = 101;
-    s[2].first_index = 201;
     /* Nothing starts early enough: entries are missing. */
-    s[0].first_index = 50;
+    firsts(s, 50, 101, 201, 150);
     cr_assert_eq(wal_first_needed(s, 4, 10), 4);
 }
 
