@@ -84,6 +84,7 @@ void log_msg(int level, const char *msg, const char *fields, ...)
     else
         localtime_r(&tv.tv_sec, &tm);
     static const char *level_names[] = {"debug", "verbose", "notice", "warning"};
+    flockfile(f); /* one whole line, whichever thread logs (the log writer does) */
     if (log_json) {
         char ts[64];
         strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -101,4 +102,5 @@ void log_msg(int level, const char *msg, const char *fields, ...)
                 marks[level], msg, fbuf[0] ? " " : "", fbuf);
     }
     fflush(f);
+    funlockfile(f);
 }

@@ -623,6 +623,7 @@ typedef enum fault_kind {
     FAULT_ENOSPC_AFTER,
     FAULT_EIO_FSYNC,
     FAULT_EIO_WRITE,
+    FAULT_FALLOCATE,
 } fault_kind;
 
 /* KEEL_WAL_FAULT (persist.h), with the counts it is measured against. */
@@ -640,6 +641,7 @@ struct persist_writer {
     persist_done_fn *done;
     void *ctx;
     uint64_t prealloc; /* preallocate segments to this size (0: no) */
+    bool prealloc_warned; /* a failed preallocation was logged (once) */
 
     pthread_mutex_t mu;
     pthread_cond_t cond; /* CLOCK_MONOTONIC */
@@ -685,6 +687,7 @@ static void fault_parse(fault *f)
         {"enospc-after:", FAULT_ENOSPC_AFTER},
         {"eio-fsync:", FAULT_EIO_FSYNC},
         {"eio-write:", FAULT_EIO_WRITE},
+        {"fallocate:", FAULT_FALLOCATE},
     };
     const char *s = getenv("KEEL_WAL_FAULT");
     if (s == NULL || *s == '\0')
@@ -811,7 +814,31 @@ static void preallocate(persist_writer *w)
     struct stat st;
     if (w->prealloc == 0 || fstat(w->fd, &st) != 0 || (uint64_t)st.st_size >= w->prealloc)
         return;
-    if (fallocate(w->fd, 0, 0, (off_t)w->prealloc) != 0 && ftruncate(w->fd, st.st_size) != 0)
+    int r;
+    if (w->fault.kind == FAULT_FALLOCATE) {
+        /* As a file system may leave it: the size taken (blocks only
+         * partly allocated, say), then the error. */
+        if (ftruncate(w->fd, (off_t)w->prealloc) != 0)
+            log_msg(LOG_WARNING, "KEEL_WAL_FAULT: ftruncate failed", "file=%s", w->path);
+        errno = w->fault.arg == 1 ? EOPNOTSUPP : ENOSPC;
+        r = -1;
+    } else {
+        r = fallocate(w->fd, 0, 0, (off_t)w->prealloc);
+    }
+    if (r == 0)
+        return;
+    int e = errno;
+    bool restored = ftruncate(w->fd, st.st_size) == 0;
+    if (!w->prealloc_warned || !restored) {
+        w->prealloc_warned = true;
+        char buf[128];
+        log_msg(LOG_WARNING,
+                restored ? "segment preallocation failed: this segment grows as it is written"
+                         : "segment preallocation failed and the size could not be put back: "
+                           "preallocation is off until restart",
+                "file=%s error=\"%s\"", w->path, strerror_r(e, buf, sizeof buf));
+    }
+    if (!restored)
         w->prealloc = 0; /* a file we cannot even put back: leave preallocation alone */
 }
 

@@ -24,6 +24,8 @@
  *     eio-fsync:<n>         the n-th fsync/fdatasync call (files and the
  *                           directory, counted from 1) fails with EIO
  *     eio-write:<n>         the n-th pwrite call fails with EIO
+ *     fallocate:<k>         every segment preallocation fails after setting
+ *                           the file's size (k 0: ENOSPC, 1: EOPNOTSUPP)
  * Anything else is logged and ignored. */
 #ifndef KEEL_IO_PERSIST_H
 #define KEEL_IO_PERSIST_H

@@ -866,6 +866,45 @@ class Durability(unittest.TestCase):
         c.close()
         self.stop_clean(s)
 
+    @keel_only
+    def test_failed_preallocation(self):
+        """A segment whose preallocation fails (ENOSPC or EOPNOTSUPP, after
+        the file's size was set) gets its size put back and grows as it is
+        written: the failure is logged once, nothing written is lost, and a
+        restart after kill -9 finds no torn tail."""
+        size = 4096
+        keys = {}
+        for kind, errtext in (("0", "No space left on device"),
+                              ("1", "Operation not supported")):
+            s = self.server("--wal-segment-size", str(size),
+                            env={"KEEL_WAL_FAULT": "fallocate:" + kind})
+            c = s.conn()
+            before = set(segments(self.data))
+            keys.update(self.write_keys(c, b"fa" + kind.encode(), 200))
+            new = [p for p in segments(self.data) if p not in before]
+            self.assertGreater(len(new), 2)
+            for p in new[:-1]:
+                # Full segments: their records and nothing after them (the
+                # size the failed call set was put back).
+                data = read(p)
+                off, total = records(data)[-1][:2]
+                self.assertEqual(off + total, len(data), p)
+            log = s.log.decode(errors="replace")
+            self.assertEqual(log.count("segment preallocation failed"), 1, log)
+            self.assertIn(errtext, log)
+            c.close()
+            s.crash()
+        s = self.server("--wal-segment-size", str(size))
+        log = s.log.decode(errors="replace")
+        self.assertNotIn("torn", log.lower(), log)
+        c = s.conn()
+        self.assertEqual(info(c)["wal_torn_bytes_cut"], "0")
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assertEqual(cmd(c, "DBSIZE"), len(keys))
+        c.close()
+        self.stop_clean(s)
+
     # d. -------------------------------------------------------------------
 
     @keel_only
