@@ -4,7 +4,8 @@
  *            --nodes 1|3|5        nodes (default 3; 1: one node, no Raft)
  *            --faults MIX         none, net, crash, disk, clock, member, all (default)
  *            --ops N              client operations per seed (default 1000)
- *            --bug NAME           plant a known Raft bug (repeatable)
+ *            --bug NAME           plant a known Raft bug, or the driver's
+ *                                 no-startup-sync (repeatable)
  *            --first-failure      stop after the first seed that fails
  *            --trace              one line per event
  *   keel-sim --list-bugs
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--list-bugs") == 0) {
             for (int b = 0; b < RF_BUG_COUNT; b++)
                 printf("%s\n", rf_bug_name((rf_bug)b));
+            printf("%s\n", SIM_BUG_NO_STARTUP_SYNC_NAME);
             return 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -145,11 +147,14 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--bug") == 0 && v) {
             int b = rf_bug_parse(v);
-            if (b < 0) {
+            if (b >= 0) {
+                bugs |= 1ull << b;
+            } else if (strcmp(v, SIM_BUG_NO_STARTUP_SYNC_NAME) == 0) {
+                bugs |= SIM_BUG_NO_STARTUP_SYNC;
+            } else {
                 fprintf(stderr, "keel-sim: unknown bug '%s' (see --list-bugs)\n", v);
                 return EXIT_USAGE;
             }
-            bugs |= 1ull << b;
             int m = snprintf(bug_args + bug_len, sizeof(bug_args) - bug_len, " --bug %s", v);
             if (m > 0 && (size_t)m < sizeof(bug_args) - bug_len)
                 bug_len += (size_t)m;

@@ -95,6 +95,9 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     /* Preallocated segments (zeros to SEG_MAX, as the server's fallocate)
      * on half of the seeds, from the seed too. */
     p->prealloc = ((w->o.seed * 0xa0761d6478bd642fULL) >> 63) != 0;
+    /* Process kills (the page cache survives) for half the crashes, on
+     * half of the seeds with crashes, from the seed too. */
+    p->kill = p->crash && ((w->o.seed * 0xe7037ed1a0b428dbULL) >> 63) != 0;
     /* Queue keys on half of the seeds, and their mix: from the seed too,
      * and the workload of a seed without them draws what it always did. */
     uint64_t q = w->o.seed ^ 0x71756575652d6b65ULL; /* splitmix64's finaliser */
@@ -185,6 +188,8 @@ void sfault_draw(sim_world *w, char *desc, size_t cap)
     ADD(" faults_every=%" PRId64 "..%" PRId64 "ms", p->fault_ms_min, p->fault_ms_max);
     if (p->prealloc)
         ADD(" prealloc");
+    if (p->kill)
+        ADD(" kills");
     if (w->o.nodes > 1)
         ADD(" reads=%s forward=%s", p->lease_reads ? "lease" : "read-index",
             p->forward ? "on" : "off");
@@ -409,7 +414,10 @@ void sfault_tick(sim_world *w)
         int k = pick_up(w, false);
         if (k >= 0) {
             sim_node *sn = &w->nodes[k];
-            sim_node_crash(w, sn, "fault");
+            if (p->kill && (sim_hash(w, 2 * w->crashes) & 1))
+                sim_node_kill(w, sn, "fault");
+            else
+                sim_node_crash(w, sn, "fault");
             sim_event ev = {.at = w->now + sim_between(w, 50, p->down_ms_max) * 1000,
                             .kind = SE_RESTART, .node = (int8_t)k, .peer = -1, .gen = sn->inc};
             sim_push(w, &ev);

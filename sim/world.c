@@ -486,6 +486,16 @@ static void log_write(sim_world *w, sim_node *sn)
                     .kind = SE_LOG_SYNC, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc,
                     .x = sn->disk_error != NULL};
     sim_push(w, &ev);
+    /* Now and then the process is killed between the write and its sync:
+     * the writes wait in the page cache for the next start. */
+    if (w->p.kill && !w->healed && sn->disk_error == NULL &&
+        sim_hash(w, 0x6b696c6cULL + w->log_writes) % 128 == 0) {
+        sim_node_kill(w, sn, "fault: between a write and its sync");
+        sim_event r = {.at = w->now + sim_between(w, 50, w->p.down_ms_max) * 1000,
+                       .kind = SE_RESTART, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc};
+        sim_push(w, &r);
+    }
+    w->log_writes++;
 }
 
 static void schedule_operator_restart(sim_world *w, sim_node *sn)
@@ -590,6 +600,12 @@ static boot_result boot(sim_world *w, sim_node *sn, char *err, size_t cap)
     }
     if (have_snap)
         remove_first(sn, segments_before(sn, d->snap_index));
+    /* io/persist.c syncs each segment before it reads it: after a process
+     * kill its last writes may be in the page cache only, and what
+     * start-up replays (and reports durable) must survive a power cut. */
+    if (!(w->o.bugs & SIM_BUG_NO_STARTUP_SYNC))
+        for (size_t i = 0; i < d->nfiles; i++)
+            sdisk_sync(d, &d->files[i]);
     wal_recovery rc;
     wal_recovery_init(&rc, 0);
     wal_record_fn *cb = w->cluster ? node_cluster_replay : node_log_replay;
@@ -632,7 +648,7 @@ static boot_result boot(sim_world *w, sim_node *sn, char *err, size_t cap)
         co.raft.election_ms = 1000;
         co.raft.heartbeat_ms = 100;
         co.raft.max_drift_ms = 100;
-        co.raft.bugs = w->o.bugs;
+        co.raft.bugs = w->o.bugs & ((1ull << RF_BUG_COUNT) - 1);
         /* The founders start with the founding membership (also after a
          * crash, from their own disk); a node whose disk was wiped starts
          * as a new one and learns the membership from the leader. */
@@ -749,7 +765,9 @@ static bool start_node(sim_world *w, sim_node *sn)
 {
     char err[1024] = "", desc[160] = "";
     flip_at at;
-    bool flipped = w->p.disk && !w->healed && sim_chance(w, w->p.flip_ppm) &&
+    /* Not after a kill: a flip is of durable bytes, and the unsynced
+     * writes over them would make the two images disagree. */
+    bool flipped = w->p.disk && !w->healed && sim_chance(w, w->p.flip_ppm) && !sn->killed &&
                    flip_bit(w, sn, desc, sizeof(desc), &at);
     if (flipped) {
         w->flips++;
@@ -774,6 +792,17 @@ static bool start_node(sim_world *w, sim_node *sn)
         return false;
     }
     sn->up = true;
+    if (sn->killed && w->p.kill && !w->healed && (sim_hash(w, 2 * w->restarts + 1) & 1)) {
+        /* A power cut soon after a killed process came back (a host going
+         * down in a crash loop): what start-up replayed, and the node
+         * reported durable since, must have been made so. */
+        int64_t ms = 1 + (int64_t)(sim_hash(w, 2 * w->restarts + 2) % 50);
+        sim_event ev = {.at = w->now + ms * 1000, .kind = SE_CRASH, .node = (int8_t)sn->idx,
+                        .peer = -1, .gen = sn->inc, .x = 2};
+        sim_push(w, &ev);
+        sim_trace(w, "n%d: a power cut is due in %" PRId64 "ms", sn->idx + 1, ms);
+    }
+    sn->killed = false;
     sn->paused = false;
     sn->writing = false;
     sn->snap_writing = false;
@@ -790,11 +819,12 @@ static bool start_node(sim_world *w, sim_node *sn)
     return true;
 }
 
-void sim_node_crash(sim_world *w, sim_node *sn, const char *why)
+/* The process stops; a power cut (!kill) also loses the unsynced writes. */
+static void node_down(sim_world *w, sim_node *sn, const char *why, bool kill)
 {
     if (!sn->up)
         return;
-    bool tear = w->p.disk && sim_chance(w, w->p.tear_ppm);
+    bool tear = !kill && w->p.disk && sim_chance(w, w->p.tear_ppm);
     uint64_t pending = 0;
     for (size_t i = 0; i < sn->disk.npend; i++)
         pending += sn->disk.pend[i].len;
@@ -809,13 +839,36 @@ void sim_node_crash(sim_world *w, sim_node *sn, const char *why)
     sn->fault_next = 0;
     sn->restart_queued = false;
     sn->stall_batches = 0;
-    uint64_t kept = sdisk_crash(&sn->disk, &w->rng, tear);
     sn->crashes++;
     w->crashes++;
-    sim_trace(w, "n%d crash (%s): %" PRIu64 " unsynced bytes lost%s, %" PRIu64 " reached the disk",
-              sn->idx + 1, why, pending - kept, tear ? " (torn)" : "", kept);
+    sn->killed = kill;
+    if (kill) {
+        w->kills++;
+        sim_trace(w, "n%d killed (%s): %" PRIu64 " unsynced bytes stay in the page cache",
+                  sn->idx + 1, why, pending);
+    } else {
+        uint64_t kept = sdisk_crash(&sn->disk, &w->rng, tear);
+        sim_trace(w,
+                  "n%d crash (%s): %" PRIu64 " unsynced bytes lost%s, %" PRIu64
+                  " reached the disk",
+                  sn->idx + 1, why, pending - kept, tear ? " (torn)" : "", kept);
+    }
     sclient_node_crashed(w, sn);
 }
+
+void sim_node_crash(sim_world *w, sim_node *sn, const char *why) { node_down(w, sn, why, false); }
+
+_Static_assert(RF_BUG_COUNT < 48, "SIM_BUG_* would overlap Raft's bugs");
+
+uint64_t sim_hash(const sim_world *w, uint64_t x)
+{
+    uint64_t q = w->o.seed ^ (x * 0x9e3779b97f4a7c15ULL) ^ 0x6b696c6c2d6b6565ULL;
+    q = (q ^ (q >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    q = (q ^ (q >> 27)) * 0x94d049bb133111ebULL;
+    return q ^ (q >> 31);
+}
+
+void sim_node_kill(sim_world *w, sim_node *sn, const char *why) { node_down(w, sn, why, true); }
 
 void sim_node_wipe(sim_world *w, sim_node *sn)
 {
@@ -823,6 +876,7 @@ void sim_node_wipe(sim_world *w, sim_node *sn)
         return;
     sdisk_free(&sn->disk);
     sdisk_init(&sn->disk);
+    sn->killed = false;
     sn->joiner = true;
     sn->open_seg[0] = '\0';
     /* Nothing it had is expected back (check 4). */
@@ -1041,7 +1095,10 @@ static void dispatch(sim_world *w, sim_event *e)
         break;
     case SE_CRASH:
         if ((sn = live_node(w, e, e->gen)) != NULL && !(e->x && w->healed)) {
-            sim_node_crash(w, sn, e->x ? "fault: at a term change" : "operator: the disk failed");
+            sim_node_crash(w, sn,
+                           e->x == 2   ? "fault: a power cut after a restart from a kill"
+                           : e->x == 1 ? "fault: at a term change"
+                                       : "operator: the disk failed");
             int64_t ms = e->y ? (int64_t)e->y : sim_between(w, 100, 1000);
             sim_event r = {.at = w->now + ms * 1000, .kind = SE_RESTART, .node = e->node,
                            .peer = -1, .gen = sn->inc};
@@ -1211,13 +1268,13 @@ void sim_run(const sim_opts *o, sim_result *res)
     sclient_counts(w, &res->ops_ok, &res->ops_fail, &res->ops_unknown);
     if (o->trace)
         fprintf(w->o.out,
-                "stats: crashes=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
+                "stats: crashes=%" PRIu64 " kills=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
                 " partitions=%" PRIu64 " torn=%" PRIu64 " flips=%" PRIu64 "/%" PRIu64
                 " disk_errors=%" PRIu64 " applied=%" PRIu64 " msgs=%" PRIu64 " lost=%" PRIu64
                 " dup=%" PRIu64 " cut=%" PRIu64 " removes=%" PRIu64 " adds=%" PRIu64
                 " promotes=%" PRIu64 " wipes=%" PRIu64 " transfers=%" PRIu64
                 " nemeses=%" PRIu64 "\n",
-                w->crashes, w->restarts, w->pauses, w->partitions, w->torn, w->flips_caught,
+                w->crashes, w->kills, w->restarts, w->pauses, w->partitions, w->torn, w->flips_caught,
                 w->flips, w->disk_errors, scheck_applied(w), w->net.sent, w->net.lost,
                 w->net.duped, w->net.cut, w->removes, w->adds, w->promotes, w->wipes,
                 w->transfers, w->nemeses);

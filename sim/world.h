@@ -72,10 +72,17 @@ typedef struct sim_opts {
     unsigned faults;      /* SIM_F_* */
     const char *faults_name;
     uint64_t ops;         /* client operations to issue in the fault phase */
-    uint64_t bugs;        /* rf_options.bugs on every node */
+    uint64_t bugs;        /* rf_options.bugs on every node, and SIM_BUG_* */
     bool trace;           /* one line per event to out */
     FILE *out;
 } sim_opts;
+
+/* A planted bug of the driver the simulator stands for (io/persist.c), in
+ * sim_opts.bugs above Raft's (RF_BUG_COUNT bits): keel-sim --bug NAME. */
+#define SIM_BUG_NO_STARTUP_SYNC (1ull << 48) /* above RF_BUG_COUNT: world.c checks */
+#define SIM_BUG_NO_STARTUP_SYNC_NAME "no-startup-sync"
+#define SIM_BUG_NO_STARTUP_SYNC_TEXT                                                       \
+    "start-up replays a killed process's unsynced writes without syncing them first"
 
 /* What the seed drew (sim/faults.c). Probabilities in parts per million. */
 typedef struct sim_profile {
@@ -104,6 +111,8 @@ typedef struct sim_profile {
     bool forward;            /* cluster: followers forward to the leader */
     int64_t save_idle_ms;    /* one node: a snapshot once the log is idle, at most this often (0: off) */
     bool prealloc;           /* segments preallocated with zeros, as io/persist.c's fallocate */
+    bool kill;               /* half the crashes are process kills (the page cache survives),
+                              * and some kills are followed by a power cut soon after the restart */
     /* Queue keys (sim/client.c), on half of the seeds: RPUSH, LPOP, BLPOP. */
     int queues;              /* how many (q0, ...), 0: none */
     uint32_t queue_ppm;      /* an op is on a queue */
@@ -177,6 +186,7 @@ typedef struct sim_node {
     int stall_batches;  /* ... this many of them */
     /* Counters. */
     uint64_t crashes, restarts;
+    bool killed; /* down after a process kill: its unsynced writes are still in the page cache */
 } sim_node;
 
 enum { SIM_DISK_EIO = 1, SIM_DISK_ENOSPC = 2 };
@@ -196,8 +206,9 @@ typedef enum sim_ev_kind {
     SE_FAULT,        /* the fault injector's tick */
     SE_RESTART,      /* node: start it again */
     SE_UNPAUSE,      /* node */
-    SE_CRASH,        /* node: killed (x: 1 at a term change, 0 an operator after a
-                      * disk failure); restarts y ms later (0: 100..1000) */
+    SE_CRASH,        /* node: crashes, a power cut (x: 1 at a term change, 2
+                      * soon after a restart from a kill, 0 an operator after
+                      * a disk failure); restarts y ms later (0: 100..1000) */
     SE_HEAL,         /* end of the fault phase */
     SE_OPER,         /* the operator's tick (membership, transfers) */
     SE_NEMESIS,      /* a nemesis' step (x: which; gen: its hold) */
@@ -255,6 +266,8 @@ typedef struct sim_world {
     bool oper_running;
     /* Counters for the summary. */
     uint64_t crashes, restarts, pauses, partitions, flips, flips_caught, torn, disk_errors;
+    uint64_t kills; /* of the crashes, process kills */
+    uint64_t log_writes; /* SE_LOG_WRITEs carried out, every node */
     uint64_t removes, adds, promotes, transfers, wipes, nemeses;
     kbuf scratch;
 } sim_world;
@@ -289,6 +302,10 @@ void sim_fail(sim_world *w, sim_class c, const char *fmt, ...) __attribute__((fo
 int64_t sim_between(sim_world *w, int64_t lo, int64_t hi);
 /* True with probability ppm / 10^6. */
 bool sim_chance(sim_world *w, uint32_t ppm);
+/* A value from the seed and x alone (splitmix64's finaliser), not from the
+ * PRNG: a choice made with it leaves every other draw of the seed as it
+ * was. */
+uint64_t sim_hash(const sim_world *w, uint64_t x);
 
 /* A node's clock, ms, at true time t (µs). */
 int64_t sim_local_ms(const sim_node *sn, int64_t t);
@@ -297,6 +314,9 @@ int64_t sim_local_ms(const sim_node *sn, int64_t t);
 void sim_node_step(sim_world *w, sim_node *sn, node_event *ev);
 /* Crashes a node: its process is gone, its disk loses what was not synced. */
 void sim_node_crash(sim_world *w, sim_node *sn, const char *why);
+/* Kills a node's process (kill -9): its writes stay in the page cache,
+ * unsynced, and a later crash can still take them. */
+void sim_node_kill(sim_world *w, sim_node *sn, const char *why);
 /* Starts a crashed node from its disk (may inject a bit flip first). */
 void sim_node_restart(sim_world *w, sim_node *sn);
 /* The leader as the nodes see it: the up node in the highest term that is

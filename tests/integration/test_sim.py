@@ -145,6 +145,7 @@ BUG_SETTINGS = {
     "apply-uncommitted": (3, "1..300"),
     "vote-any-log": (3, "1..300"),
     "no-truncate": (5, "1..300"),
+    "no-startup-sync": (3, "1..300"),
 }
 
 
