@@ -80,9 +80,8 @@ typedef struct sim_opts {
 /* A planted bug of the driver the simulator stands for (io/persist.c), in
  * sim_opts.bugs above Raft's (RF_BUG_COUNT bits): keel-sim --bug NAME. */
 #define SIM_BUG_NO_STARTUP_SYNC (1ull << 48) /* above RF_BUG_COUNT: world.c checks */
+/* start-up replays a killed process's unsynced writes without syncing them */
 #define SIM_BUG_NO_STARTUP_SYNC_NAME "no-startup-sync"
-#define SIM_BUG_NO_STARTUP_SYNC_TEXT                                                       \
-    "start-up replays a killed process's unsynced writes without syncing them first"
 
 /* What the seed drew (sim/faults.c). Probabilities in parts per million. */
 typedef struct sim_profile {
