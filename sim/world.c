@@ -436,6 +436,13 @@ static void log_write(sim_world *w, sim_node *sn)
         sim_trace(w, "n%d disk fault: %s at %s", sn->idx + 1, error,
                   sync_fails ? "fsync" : "write");
     }
+    /* Now and then the process is killed in this write (after a prefix of
+     * it) or between it and its sync: what was written waits in the page
+     * cache for the next start. */
+    uint64_t h = sim_hash(w, 0x6b696c6cULL + w->log_writes);
+    w->log_writes++;
+    bool kill = w->p.kill && !w->healed && error == NULL && h % 128 == 0;
+    size_t kill_at = kill && nops && (h & 128) ? (size_t)((h >> 8) % nops) : nops;
     for (size_t i = 0; i < nops && sn->disk_error == NULL; i++) {
         const wal_write *op = &ops[i];
         char name[WAL_NAME_SIZE];
@@ -460,6 +467,10 @@ static void log_write(sim_world *w, sim_node *sn)
             sdisk_write(&sn->disk, f, op->offset, p, part);
             break;
         }
+        if (i == kill_at) {
+            sdisk_write(&sn->disk, f, op->offset, p, op->len ? (size_t)((h >> 32) % op->len) : 0);
+            break;
+        }
         sdisk_write(&sn->disk, f, op->offset, p, op->len);
         if (opening && w->p.prealloc && f->data.len < SEG_MAX) {
             /* io/persist.c's preallocate(): zeros to the segment size,
@@ -471,6 +482,13 @@ static void log_write(sim_world *w, sim_node *sn)
         }
         if (op->create)
             sdisk_sync(&sn->disk, f); /* a new file and its directory entry */
+    }
+    if (kill) {
+        sim_node_kill(w, sn, kill_at < nops ? "fault: in a log write" : "fault: before a sync");
+        sim_event r = {.at = w->now + sim_between(w, 50, w->p.down_ms_max) * 1000,
+                       .kind = SE_RESTART, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc};
+        sim_push(w, &r);
+        return;
     }
     if (fail_at < nops || sync_fails)
         sn->disk_error = error;
@@ -486,16 +504,6 @@ static void log_write(sim_world *w, sim_node *sn)
                     .kind = SE_LOG_SYNC, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc,
                     .x = sn->disk_error != NULL};
     sim_push(w, &ev);
-    /* Now and then the process is killed between the write and its sync:
-     * the writes wait in the page cache for the next start. */
-    if (w->p.kill && !w->healed && sn->disk_error == NULL &&
-        sim_hash(w, 0x6b696c6cULL + w->log_writes) % 128 == 0) {
-        sim_node_kill(w, sn, "fault: between a write and its sync");
-        sim_event r = {.at = w->now + sim_between(w, 50, w->p.down_ms_max) * 1000,
-                       .kind = SE_RESTART, .node = (int8_t)sn->idx, .peer = -1, .gen = sn->inc};
-        sim_push(w, &r);
-    }
-    w->log_writes++;
 }
 
 static void schedule_operator_restart(sim_world *w, sim_node *sn)
