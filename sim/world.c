@@ -1282,8 +1282,8 @@ void sim_run(const sim_opts *o, sim_result *res)
                 " dup=%" PRIu64 " cut=%" PRIu64 " removes=%" PRIu64 " adds=%" PRIu64
                 " promotes=%" PRIu64 " wipes=%" PRIu64 " transfers=%" PRIu64
                 " nemeses=%" PRIu64 "\n",
-                w->crashes, w->kills, w->restarts, w->pauses, w->partitions, w->torn, w->flips_caught,
-                w->flips, w->disk_errors, scheck_applied(w), w->net.sent, w->net.lost,
+                w->crashes, w->kills, w->restarts, w->pauses, w->partitions, w->torn,
+                w->flips_caught, w->flips, w->disk_errors, scheck_applied(w), w->net.sent, w->net.lost,
                 w->net.duped, w->net.cut, w->removes, w->adds, w->promotes, w->wipes,
                 w->transfers, w->nemeses);
 

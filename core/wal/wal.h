@@ -400,8 +400,8 @@ void wal_recovery_free(wal_recovery *rc);
  * every byte from a record boundary to the end is zero, the segment ends
  * there, cleanly (OK, valid_len that boundary, zero_tail the rest), in any
  * segment: nothing was ever written there, or what was written never
- * reached the disk and so was never acknowledged. (Entries lost that way from an
- * older segment leave a gap the next segment's first index shows.)
+ * reached the disk and so was never acknowledged. (Entries lost that way
+ * from an older segment leave a gap the next segment's first index shows.)
  *
  * Damage: a record whose framing is bad (short, zeroed, bad length or
  * checksum) is a torn tail only in the newest segment and only if no

@@ -429,6 +429,11 @@ class Durability(unittest.TestCase):
         code = s.stop(signal.SIGTERM, timeout=60)
         self.assertEqual(code, 0, "exit %s after SIGTERM: %s" % (code, s.log.decode(errors="replace")[-3000:]))
 
+    def assert_keys(self, c, keys):
+        """Every key of keys ({key: value}) reads back its value on c."""
+        for k, v in keys.items():
+            self.assertEqual(cmd(c, "GET", k), v, k)
+
     def write_keys(self, c, prefix, n, size=20):
         """n SETs, one at a time, each acknowledged: {key: value}."""
         out = {}
@@ -563,8 +568,7 @@ class Durability(unittest.TestCase):
         s = self.server()
         self.assertEqual(dump_state(s.port), before)
         c = s.conn()
-        for k, v in a.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, a)
         self.assertEqual(cmd(c, "DBSIZE"), len(a))
         c.close()
         self.stop_clean(s)
@@ -583,8 +587,7 @@ class Durability(unittest.TestCase):
         self.stop_clean(s)
         s = self.server("--appendonly", "no")
         c = s.conn()
-        for k, v in saved.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, saved)
         for k in lost:
             self.assertIsNone(cmd(c, "GET", k), k)
         c.close()
@@ -597,8 +600,7 @@ class Durability(unittest.TestCase):
         self.stop_clean(s)
         s = self.server("--appendonly", "no")
         c = s.conn()
-        for k, v in more.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, more)
         self.assertEqual(cmd(c, "DBSIZE"), len(saved) + len(more))
         c.close()
         self.stop_clean(s)
@@ -624,8 +626,7 @@ class Durability(unittest.TestCase):
         s = self.server()
         c = s.conn()
         for d in (before, during, off, again):
-            for k, v in d.items():
-                self.assertEqual(cmd(c, "GET", k), v, k)
+            self.assert_keys(c, d)
         self.assertEqual(len(glob.glob(os.path.join(self.data, GROUP_DIR, "snapshot-*.snap"))), 1,
                          "older snapshots are removed")
         c.close()
@@ -786,8 +787,7 @@ class Durability(unittest.TestCase):
         s.crash()
         s = self.server()
         c = s.conn()
-        for k, v in keys.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, keys)
         c.close()
         self.stop_clean(s)
 
@@ -830,8 +830,7 @@ class Durability(unittest.TestCase):
         self.assertNotIn("torn", log.lower(), log)
         c = s.conn()
         self.assertEqual(info(c)["wal_torn_bytes_cut"], "0")
-        for k, v in keys.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, keys)
         return s, c
 
     @keel_only
@@ -855,8 +854,7 @@ class Durability(unittest.TestCase):
         # Off: what it writes from now on grows as written.
         s = self.server("--wal-segment-size", str(size), "--wal-preallocate", "no")
         c = s.conn()
-        for k, v in keys.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, keys)
         before = set(segments(self.data))
         keys.update(self.write_keys(c, b"grown", 200))
         new = [p for p in segments(self.data) if p not in before]
@@ -867,8 +865,7 @@ class Durability(unittest.TestCase):
         s.crash()
         s = self.server("--wal-segment-size", str(size))
         c = s.conn()
-        for k, v in keys.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, keys)
         self.assertEqual(cmd(c, "DBSIZE"), len(keys))
         c.close()
         self.stop_clean(s)
@@ -946,8 +943,7 @@ class Durability(unittest.TestCase):
         self.stop_clean(s)
         s = self.server()
         c = s.conn()
-        for k, v in more.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, more)
         self.assertEqual(cmd(c, "DBSIZE"), len(keys) - len(lost) + len(more))
         c.close()
         self.stop_clean(s)
@@ -1046,8 +1042,7 @@ class Durability(unittest.TestCase):
         self.refused_writes(c)
         # Reads go on, and show nothing that was refused.
         self.assertEqual(c.cmd("PING"), b"+PONG\r\n")
-        for k, v in acked.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, acked)
         for k in refused:
             self.assertIsNone(cmd(c, "GET", k), k)
         self.assertEqual(cmd(c, "DBSIZE"), len(acked))
@@ -1058,8 +1053,7 @@ class Durability(unittest.TestCase):
 
         s = self.server()
         c = s.conn()
-        for k, v in acked.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, acked)
         for k in refused:
             self.assertIsNone(cmd(c, "GET", k), "%s got -MISCONF, and is there after the restart" % k)
         self.assertEqual(cmd(c, "DBSIZE"), len(acked))
@@ -1086,8 +1080,7 @@ class Durability(unittest.TestCase):
                     break
         self.assertEqual(len(refused), 5, "no -MISCONF after 20000 SETs")
         self.refused_writes(c)
-        for k, v in acked.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, acked)
         for k in refused:
             self.assertIsNone(cmd(c, "GET", k), k)
         self.assertEqual(info(c)["aof_last_write_status"], "err")
@@ -1096,8 +1089,7 @@ class Durability(unittest.TestCase):
 
         s = self.server()
         c = s.conn()
-        for k, v in acked.items():
-            self.assertEqual(cmd(c, "GET", k), v, k)
+        self.assert_keys(c, acked)
         # The write whose fsync failed may have reached the disk anyway (it
         # is like one sent and never answered); the ones refused after it
         # were never written.
