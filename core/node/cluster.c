@@ -1055,6 +1055,13 @@ int node_cluster_forward(node *n, node_conn *c, engine_route rt, int argc, const
                                    c->cl->consistency == CONSISTENCY_STALE)) {
         return 0;
     }
+    /* The next leader answers it: a read round this node started for it
+     * while it led (failed since, or confirmed and waiting for the apply)
+     * is no longer its, and must not be left for a later command to find
+     * (a failure would answer it with an error; a success would let this
+     * node, leader again, serve a read without a round of its own). */
+    c->read_state = READ_NONE;
+    c->read_cover = 0;
     c->fwd_used = true;
     c->fwd_since = n->now_ms;
     const cmd_entry *ce = engine_lookup(&n->eng, argc, argv);

@@ -109,6 +109,20 @@ class Cli(unittest.TestCase):
         self.assertRegex(out, r"seeds=2 passed=2 failed=0 events/s=\d+ seeds/min=")
 
 
+class Regressions(unittest.TestCase):
+    """Seeds that once failed, each for a bug since fixed: they must pass."""
+
+    def test_no_read_state_left_by_a_forwarded_read(self):
+        # A leader's read round confirmed, the leader deposed before the
+        # apply, the read forwarded: its READ_OK stayed on the connection,
+        # and the node, leader again (term 18), served the connection's next
+        # GET without a round ("answered a GET before committing an entry of
+        # its term").
+        rc, out = run("--seed", 2900120, "--nodes", 5, "--faults", "all", "--ops", 1000)
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"seed=2900120 .* ok")
+
+
 class PlantedBug(unittest.TestCase):
     def test_ack_before_sync_is_caught(self):
         # The durability contract is checked on the wire: the first early

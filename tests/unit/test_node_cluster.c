@@ -919,3 +919,48 @@ Test(node_cluster, a_serve_in_flight_at_deposition_is_unknown_not_a_timeout)
     cr_assert(o->data[0] == '-', "a definite reply for a pop of unknown fate: %.*s", (int)o->len,
               o->data);
 }
+
+static void send_more(int i, conn_id c, const char *req)
+{
+    size_t avail;
+    memcpy(node_read_buffer(&W.n[i], c, strlen(req), &avail), req, strlen(req));
+    step(i, &(node_event){.type = EV_CLIENT_DATA, .conn = c, .nread = strlen(req)});
+    settle();
+}
+
+/* Waits up to ms for output on c at node i; returns it. */
+static kbuf *await_output(int i, conn_id c, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && node_output(&W.n[i], c)->len == 0; t += 10)
+        advance(10);
+    return node_output(&W.n[i], c);
+}
+
+/* A read waiting for its round when its leader is deposed goes to the next
+ * leader (forwarding); the round's outcome, decided here, must not stay on
+ * the connection for a later command to find: neither its failure (the
+ * next PING answered with an error) nor a success (a later read served by
+ * this node, leader again, without a round of its own: seed 2900120 of
+ * keel-sim --nodes 5 --faults all). */
+Test(node_cluster, a_read_forwarded_after_a_deposition_leaves_no_read_state_behind)
+{
+    W.forward = true;
+    start_all();
+    int l = wait_leader();
+    cr_assert_str_eq(cmd(l, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "+OK\r\n");
+    for (int i = 0; i < N; i++)
+        W.cut[l][i] = W.cut[i][l] = true;
+    conn_id c = send_only(l, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    advance(400); /* check-quorum deposes the leader; the read's round fails */
+    cr_assert_neq(node_raft(&W.n[l])->role, RF_LEADER);
+    for (int i = 0; i < N; i++)
+        W.cut[l][i] = W.cut[i][l] = false;
+    kbuf *o = await_output(l, c, 3000);
+    cr_assert(o->len == 7 && memcmp(o->data, "$1\r\nv\r\n", 7) == 0,
+              "the read, forwarded: %.*s", (int)o->len, o->data);
+    node_output_sent(&W.n[l], c, o->len);
+    send_more(l, c, "*1\r\n$4\r\nPING\r\n");
+    o = await_output(l, c, 100);
+    cr_assert(o->len == 7 && memcmp(o->data, "+PONG\r\n", 7) == 0, "PING after it: %.*s",
+              (int)o->len, o->data);
+}
