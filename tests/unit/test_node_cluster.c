@@ -363,15 +363,21 @@ Test(node_cluster, a_new_leader_keeps_what_was_acknowledged)
 }
 
 /* Sends req on a new connection without waiting; returns the connection. */
+/* Sends req on c, an open connection to node i. */
+static void send_more(int i, conn_id c, const char *req)
+{
+    size_t avail;
+    memcpy(node_read_buffer(&W.n[i], c, strlen(req), &avail), req, strlen(req));
+    step(i, &(node_event){.type = EV_CLIENT_DATA, .conn = c, .nread = strlen(req)});
+    settle();
+}
+
+/* Sends req on a new connection to node i, leaving it open. */
 static conn_id send_only(int i, const char *req)
 {
     const char *rej;
     conn_id c = node_client_open(&W.n[i], W.now, "127.0.0.1:5001", "127.0.0.1:6379", -1, &rej);
-    size_t avail;
-    char *p = node_read_buffer(&W.n[i], c, strlen(req), &avail);
-    memcpy(p, req, strlen(req));
-    step(i, &(node_event){.type = EV_CLIENT_DATA, .conn = c, .nread = strlen(req)});
-    settle();
+    send_more(i, c, req);
     return c;
 }
 
@@ -918,14 +924,6 @@ Test(node_cluster, a_serve_in_flight_at_deposition_is_unknown_not_a_timeout)
     cr_assert(o->len > 0, "the client still waits");
     cr_assert(o->data[0] == '-', "a definite reply for a pop of unknown fate: %.*s", (int)o->len,
               o->data);
-}
-
-static void send_more(int i, conn_id c, const char *req)
-{
-    size_t avail;
-    memcpy(node_read_buffer(&W.n[i], c, strlen(req), &avail), req, strlen(req));
-    step(i, &(node_event){.type = EV_CLIENT_DATA, .conn = c, .nread = strlen(req)});
-    settle();
 }
 
 /* Waits up to ms for output on c at node i; returns it. */
