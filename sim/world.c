@@ -1283,8 +1283,8 @@ void sim_run(const sim_opts *o, sim_result *res)
                 " promotes=%" PRIu64 " wipes=%" PRIu64 " transfers=%" PRIu64
                 " nemeses=%" PRIu64 "\n",
                 w->crashes, w->kills, w->restarts, w->pauses, w->partitions, w->torn,
-                w->flips_caught, w->flips, w->disk_errors, scheck_applied(w), w->net.sent, w->net.lost,
-                w->net.duped, w->net.cut, w->removes, w->adds, w->promotes, w->wipes,
+                w->flips_caught, w->flips, w->disk_errors, scheck_applied(w), w->net.sent,
+                w->net.lost, w->net.duped, w->net.cut, w->removes, w->adds, w->promotes, w->wipes,
                 w->transfers, w->nemeses);
 
     for (int i = 0; i < w->nnodes; i++) {
